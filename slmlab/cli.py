@@ -1,0 +1,78 @@
+"""`slmlab` command line: one subcommand per pipeline stage.
+
+Each stage module that has a working command exposes `add_cli(subparsers)`, which adds its
+parser(s) and sets `func` (called with the parsed args). Modules are listed here in pipeline
+order; heavy imports happen inside `func`, so `slmlab --help` stays fast.
+Errors a user can fix (bad config, bad audio, missing files) print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# (module defining add_cli) in the order of the pipeline; a module without add_cli is skipped.
+COMMAND_MODULES = (
+    "slmlab.world.cli",
+    "slmlab.corpus_cli",
+    "slmlab.train_cli",
+    "slmlab.experiment",
+    "slmlab.evaluate_cli",
+    "slmlab.probe_cli",
+    "slmlab.generate_cli",
+    "slmlab.app_cli",
+    "slmlab.quickstart",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad argument as one line (no usage dump) and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="slmlab", description="Cross-lingual spoken language model laboratory.")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name == name:  # stage not built yet: no subcommand
+                continue
+            raise
+        if hasattr(module, "add_cli"):
+            module.add_cli(sub)
+    return parser
+
+
+def _version() -> str:
+    from slmlab import __version__
+
+    return f"slmlab {__version__}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        result = args.func(args)
+    except KeyboardInterrupt:
+        sys.stderr.write("slmlab: interrupted\n")
+        return 130
+    except (ValueError, FileNotFoundError, FileExistsError) as err:
+        # ConfigError, AudioError and friends are ValueErrors with a message meant for people.
+        sys.stderr.write(f"slmlab {args.command}: error: {err}\n")
+        return 2
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

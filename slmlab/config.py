@@ -1,0 +1,62 @@
+"""Paths and validation helpers shared by every config dataclass.
+
+Each stage defines its own `@dataclass` config with a comment per field and calls these
+helpers from `__post_init__`, so an invalid value fails at construction with a message
+naming the field and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+
+class ConfigError(ValueError):
+    """An invalid configuration value; the message names the field."""
+
+
+def check_choice(field: str, value: Any, allowed: Iterable[Any]) -> None:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise ConfigError(f"{field} must be one of {', '.join(map(str, allowed))}; got {value!r}")
+
+
+def check_range(field: str, value: float, lo: float, hi: float) -> None:
+    if not isinstance(value, (int, float)) or not lo <= value <= hi:
+        raise ConfigError(f"{field} must be in [{lo}, {hi}]; got {value!r}")
+
+
+def check_positive(field: str, value: float, allow_zero: bool = False) -> None:
+    ok = isinstance(value, (int, float)) and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ConfigError(f"{field} must be {bound}; got {value!r}")
+
+
+def runs_dir() -> Path:
+    """Where run directories live: $SLMLAB_RUNS, else ./runs (git-ignored)."""
+    return Path(os.environ.get("SLMLAB_RUNS", "runs"))
+
+
+def cache_dir() -> Path:
+    """Downloaded or built artifacts reused across runs: $SLMLAB_CACHE, else ~/.cache/slmlab."""
+    default = Path.home() / ".cache" / "slmlab"
+    return Path(os.environ.get("SLMLAB_CACHE", default)).expanduser()
+
+
+def to_dict(cfg: Any) -> dict:
+    """A config dataclass as JSON-ready data (paths become strings)."""
+    return json.loads(json.dumps(dataclasses.asdict(cfg), default=str))
+
+
+def from_dict(cls: type, data: dict) -> Any:
+    """Build config `cls` from a dict, rejecting unknown keys by name."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"unknown field(s) for {cls.__name__}: {', '.join(unknown)}; "
+                          f"allowed: {', '.join(sorted(names))}")
+    return cls(**data)
