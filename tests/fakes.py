@@ -1,0 +1,57 @@
+"""Synthetic stand-ins shared by tests: a corpus with the real schema, random units.
+
+`fake_corpus(dir)` writes what `slmlab.corpus` writes (a `datasets` DatasetDict keyed by split,
+rows `story_id, sentence_idx, lang, voice, text, units (int16 list), split`, plus meta.json),
+so tests of later stages need not synthesise speech. EN and FR sentence i of one story are
+aligned (same index); their units differ (random, FR ids drawn from the upper half of the
+vocabulary so a test can tell the languages apart from the units alone).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+def fake_rows(n_stories: int, split: str, n_units: int, seed: int,
+              sentences=(3, 7), frames=(4, 15)) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    rows = []
+    half = n_units // 2
+    for s in range(n_stories):
+        sid = f"{split}-{s:04d}"
+        for i in range(int(rng.integers(*sentences))):
+            for lang in ("en", "fr"):
+                n = int(rng.integers(*frames))
+                lo, hi = (0, half) if lang == "en" else (half, n_units)
+                rows.append({"story_id": sid, "sentence_idx": i, "lang": lang,
+                             "voice": f"{lang}+m1", "text": f"{lang} sentence {i} of {sid}",
+                             "units": rng.integers(lo, hi, n).astype(np.int16).tolist(),
+                             "split": split})
+    rng.shuffle(rows)  # the corpus need not be ordered; stories_from_corpus sorts
+    return rows
+
+
+def fake_corpus(path: str | Path, n_train: int = 24, n_heldout: int = 6, n_units: int = 64,
+                seed: int = 0) -> Path:
+    """Write a synthetic corpus dir (DatasetDict train/heldout + meta.json); returns the path."""
+    import datasets
+
+    datasets.disable_progress_bars()
+    path = Path(path)
+    features = datasets.Features({
+        "story_id": datasets.Value("string"), "sentence_idx": datasets.Value("int32"),
+        "lang": datasets.Value("string"), "voice": datasets.Value("string"),
+        "text": datasets.Value("string"), "units": datasets.Sequence(datasets.Value("int16")),
+        "split": datasets.Value("string")})
+    dd = datasets.DatasetDict({
+        split: datasets.Dataset.from_list(fake_rows(n, split, n_units, seed + k), features=features)
+        for k, (split, n) in enumerate((("train", n_train), ("heldout", n_heldout)))})
+    dd.save_to_disk(str(path))
+    meta = {"tokenizer": {"kind": "fake", "name": "fake-units", "frame_rate": 12.5,
+                          "vocab_size": n_units, "checksum": f"fake-{seed}", "path": ""},
+            "config": {"n_train": n_train, "n_heldout": n_heldout, "seed": seed}}
+    (path / "meta.json").write_text(json.dumps(meta, indent=1))
+    return path
