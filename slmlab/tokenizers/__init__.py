@@ -1,0 +1,12 @@
+"""Unit tokenizers: 24 kHz audio <-> discrete units at 12.5 Hz.
+
+- `Tokenizer` protocol and `load_tokenizer(path)` (built-in dir, Mimi checkpoint, or 'mimi');
+- `BuiltinTokenizer` / `train_builtin(wavs, n_units=2048, frame_rate=12.5, seed=0)`: log-mel
+  k-means with a Griffin-Lim decoder, the default that runs offline;
+- Mimi (`slmlab.tokenizers.mimi`), imported lazily because it pulls in moshi/transformers.
+"""
+
+from slmlab.tokenizers.base import Tokenizer, TokenizerError, load_tokenizer
+from slmlab.tokenizers.units import BuiltinTokenizer, train_builtin
+
+__all__ = ["BuiltinTokenizer", "Tokenizer", "TokenizerError", "load_tokenizer", "train_builtin"]
