@@ -1,0 +1,173 @@
+"""One-line plotly helpers for notebooks, the app and experiment reports (plotly only).
+
+Every function returns a `plotly.graph_objects.Figure`; `save_html` writes it. Offline HTML
+(`offline=True`) puts one shared `plotly.min.js` (~4.7 MB) next to the pages instead of inlining
+it in every file; the default loads plotly from its CDN (small files, needs the internet).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from slmlab.constants import FRAME_RATE, SAMPLE_RATE
+
+LANG_COLORS = {"en": "#1f77b4", "fr": "#d62728"}
+PAIR_LINE = "rgba(120,120,120,0.35)"
+
+
+def save_html(fig: go.Figure, path: str | Path, offline: bool = False) -> Path:
+    """Write `fig` as HTML; offline -> a shared plotly.min.js in the same directory."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.write_html(str(path), include_plotlyjs="directory" if offline else "cdn")
+    return path
+
+
+def save_png(fig: go.Figure, path: str | Path) -> Path | None:
+    """PNG through kaleido when it is installed; None (nothing written) otherwise."""
+    try:
+        fig.write_image(str(path))
+    except (ImportError, ValueError, RuntimeError):  # kaleido missing or without a browser
+        return None
+    return Path(path)
+
+
+def accuracy_figure(results: Mapping[str, Mapping[str, Mapping[str, Any]]],
+                    title: str = "accuracy per condition (95% CI)", chance: float = 0.5) -> go.Figure:
+    """Grouped bars: x = task:condition, one bar per arm, CI error bars.
+
+    `results` = {arm: {"story:en-fr": {"acc": a, "ci": [lo, hi]}, ...}} (evaluate's `tasks`).
+    """
+    fig = go.Figure()
+    for arm, tasks in results.items():
+        keys = list(tasks)
+        acc = np.array([tasks[k]["acc"] for k in keys], dtype=float)
+        lo = np.array([tasks[k]["ci"][0] for k in keys], dtype=float)
+        hi = np.array([tasks[k]["ci"][1] for k in keys], dtype=float)
+        fig.add_trace(go.Bar(name=arm, x=keys, y=100 * acc,
+                             error_y=dict(type="data", symmetric=False, array=100 * (hi - acc),
+                                          arrayminus=100 * (acc - lo))))
+    if chance is not None:
+        fig.add_hline(y=100 * chance, line_dash="dot", line_color="gray", annotation_text="chance")
+    fig.update_layout(barmode="group", title=title, yaxis_title="accuracy (%)",
+                      xaxis_title="task:condition", legend_title="arm")
+    return fig
+
+
+def alignment_figure(layers_by_arm: Mapping[str, Sequence[Mapping[str, float]]],
+                     metric: str = "gap", title: str | None = None) -> go.Figure:
+    """Lines: alignment `metric` (gap | cos_pairs | cos_random | retrieval_*) per layer per arm.
+
+    `layers_by_arm` = {arm: [{"layer": i, "gap": g, ...}, ...]} (probe.alignment_by_layer);
+    an entry may carry `gap_lo`/`gap_hi` (spread over seeds), drawn as error bars.
+    """
+    fig = go.Figure()
+    for arm, layers in layers_by_arm.items():
+        x = [r["layer"] for r in layers]
+        y = [r[metric] for r in layers]
+        err = None
+        if f"{metric}_lo" in layers[0]:
+            err = dict(type="data", symmetric=False,
+                       array=[r[f"{metric}_hi"] - r[metric] for r in layers],
+                       arrayminus=[r[metric] - r[f"{metric}_lo"] for r in layers])
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=arm, error_y=err))
+    fig.update_layout(title=title or f"cross-lingual alignment ({metric}) per layer",
+                      xaxis_title="layer (0 = embeddings)", yaxis_title=metric, legend_title="arm")
+    return fig
+
+
+def read_metrics(path: str | Path) -> list[dict]:
+    """Rows of a metrics.jsonl file (one JSON object per line)."""
+    with Path(path).open() as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def loss_figure(metrics: Mapping[str, str | Path | Sequence[dict]], key: str = "loss",
+                title: str = "training loss per stage") -> go.Figure:
+    """Loss curves, one per stage: {stage: metrics.jsonl path or rows}; x = tokens seen if
+    logged (stages then line up on one axis), else step."""
+    fig = go.Figure()
+    xname = "step"
+    for stage, rows in metrics.items():
+        rows = read_metrics(rows) if isinstance(rows, (str, Path)) else list(rows)
+        rows = [r for r in rows if key in r]
+        if not rows:
+            continue
+        xname = next((k for k in ("tokens_seen", "tokens", "step") if k in rows[0]), "step")
+        fig.add_trace(go.Scatter(x=[r.get(xname) for r in rows], y=[r[key] for r in rows],
+                                 mode="lines", name=str(stage)))
+    fig.update_layout(title=title, xaxis_title=xname, yaxis_title=key, legend_title="stage")
+    return fig
+
+
+def units_figure(units: Sequence[int] | np.ndarray, langs: Sequence[Any] | None = None,
+                 frame_rate: float = FRAME_RATE, title: str = "units over time") -> go.Figure:
+    """Scatter of unit id per frame [T] (x in seconds); coloured by per-frame language if given.
+    A 2-D array [B, T] is drawn as a heatmap (one row per utterance)."""
+    u = np.asarray(units)
+    if u.ndim == 2:
+        fig = go.Figure(go.Heatmap(z=u, x=np.arange(u.shape[1]) / frame_rate, colorscale="Viridis",
+                                   colorbar=dict(title="unit")))
+        fig.update_layout(title=title, xaxis_title="time (s)", yaxis_title="utterance")
+        return fig
+    t = np.arange(len(u)) / frame_rate
+    fig = go.Figure()
+    groups = [("units", np.ones(len(u), bool), None)]
+    if langs is not None:
+        langs = np.asarray([str(x) for x in langs])
+        groups = [(g, langs == g, LANG_COLORS.get(g)) for g in dict.fromkeys(langs.tolist())]
+    for name, sel, color in groups:
+        fig.add_trace(go.Scatter(x=t[sel], y=u[sel], mode="markers", name=name,
+                                 marker=dict(size=5, color=color)))
+    fig.update_layout(title=title, xaxis_title="time (s)", yaxis_title="unit id")
+    return fig
+
+
+def spectrogram_figure(wav: np.ndarray, sample_rate: int = SAMPLE_RATE, n_fft: int = 1024,
+                       hop: int = 256, title: str = "spectrogram") -> go.Figure:
+    """Log-magnitude STFT heatmap (dB) of a mono waveform [T]."""
+    import torch
+
+    x = torch.as_tensor(np.asarray(wav, dtype=np.float32))
+    if len(x) < n_fft:
+        x = torch.nn.functional.pad(x, (0, n_fft - len(x)))
+    spec = torch.stft(x, n_fft, hop, window=torch.hann_window(n_fft), return_complex=True).abs()
+    db = 20 * torch.log10(spec.clamp_min(1e-5)).numpy()  # [F, frames]
+    fig = go.Figure(go.Heatmap(z=db, x=np.arange(db.shape[1]) * hop / sample_rate,
+                               y=np.fft.rfftfreq(n_fft, 1 / sample_rate), colorscale="Magma",
+                               zmin=db.max() - 80, colorbar=dict(title="dB")))
+    fig.update_layout(title=title, xaxis_title="time (s)", yaxis_title="frequency (Hz)")
+    return fig
+
+
+def projection_figure(coords: np.ndarray, labels: Sequence[str], texts: Sequence[str],
+                      pair_ids: Sequence[Any] | None = None, title: str = "") -> go.Figure:
+    """2-D map [N, 2]: one marker trace per language (hover = sentence text), and one line
+    trace joining points that share a pair id (translations)."""
+    coords = np.asarray(coords, dtype=float)
+    labels = [str(x) for x in labels]
+    fig = go.Figure()
+    if pair_ids is not None:
+        by_pair: dict[Any, list[int]] = {}
+        for i, p in enumerate(pair_ids):
+            by_pair.setdefault(p, []).append(i)
+        xs: list[float | None] = []
+        ys: list[float | None] = []
+        for idx in by_pair.values():
+            if len(idx) > 1:
+                xs += [*coords[idx, 0].tolist(), None]
+                ys += [*coords[idx, 1].tolist(), None]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="translations",
+                                 line=dict(color=PAIR_LINE, width=1), hoverinfo="skip"))
+    for lang in dict.fromkeys(labels):
+        sel = [i for i, l in enumerate(labels) if l == lang]
+        fig.add_trace(go.Scatter(x=coords[sel, 0], y=coords[sel, 1], mode="markers", name=lang,
+                                 text=[texts[i] for i in sel], hovertemplate="%{text}<extra></extra>",
+                                 marker=dict(size=7, color=LANG_COLORS.get(lang))))
+    fig.update_layout(title=title, xaxis_title="dim 1", yaxis_title="dim 2", legend_title="language")
+    return fig

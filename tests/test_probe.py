@@ -1,0 +1,114 @@
+"""Alignment, retrieval and projections of slmlab.probe on constructed and real tiny states."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from slmlab import evaluate as ev
+from slmlab import plots, probe
+
+N_UNITS = 16
+
+
+def tiny_llama(vocab: int = N_UNITS + 3, layers: int = 2):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=vocab, hidden_size=32, intermediate_size=64,
+                      num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2)
+    return LlamaForCausalLM(cfg).eval()
+
+
+def test_identical_pairs_cosine_one_and_positive_gap():
+    x = np.random.default_rng(0).normal(size=(50, 64))
+    r = probe.alignment(x, x)
+    assert r["cos_pairs"] == pytest.approx(1.0)
+    assert r["gap"] > 0.5 and r["retrieval_en_fr"] == 1.0 and r["retrieval_fr_en"] == 1.0
+
+
+def test_gap_positive_when_closer_and_zero_for_random():
+    rng = np.random.default_rng(1)
+    en = rng.normal(size=(200, 64))
+    close = en + 0.8 * rng.normal(size=en.shape)
+    assert probe.alignment(en, close)["gap"] > 0.3
+    rand = probe.alignment(en, rng.normal(size=en.shape))
+    assert abs(rand["gap"]) < 0.05 and abs(rand["cos_pairs"]) < 0.05
+    assert rand["retrieval_en_fr"] < 0.05  # chance is 1/200
+
+
+def test_retrieval_accuracy_constructed():
+    rng = np.random.default_rng(2)
+    en = rng.normal(size=(10, 8))
+    fr = en.copy()
+    fr[[0, 1]] = fr[[1, 0]]  # two pairs swapped: 8 of 10 retrieved
+    assert probe.retrieval_accuracy(en, fr) == pytest.approx(0.8)
+    assert probe.alignment(en, fr)["retrieval_fr_en"] == pytest.approx(0.8)
+
+
+def test_hidden_states_pooling_ignores_padding_and_bos():
+    model = tiny_llama()
+    units = [[1, 2, 3], [4, 5, 6, 7, 8, 9, 10], [11]]
+    batched = probe.hidden_states(model, units, bos=N_UNITS, progress=False)
+    assert batched.shape == (3, 3, 32)  # embeddings + 2 layers, 3 sentences, hidden 32
+    for i, u in enumerate(units):
+        one = probe.hidden_states(model, [u], bos=N_UNITS, progress=False)[:, 0]
+        np.testing.assert_allclose(batched[:, i], one, atol=1e-5)
+    # layer 0 mean = mean of the unit embeddings (BOS excluded)
+    emb = model.get_input_embeddings().weight.detach().numpy()
+    np.testing.assert_allclose(batched[0, 0], emb[[1, 2, 3]].mean(0), atol=1e-6)
+    last = probe.hidden_states(model, units, bos=N_UNITS, pool="last", progress=False)
+    np.testing.assert_allclose(last[0, 2], emb[11], atol=1e-6)
+
+
+def test_projection_figure_carries_labels_texts_and_pair_lines():
+    rng = np.random.default_rng(3)
+    en, fr = rng.normal(size=(6, 16)), rng.normal(size=(6, 16))
+    en_t, fr_t = [f"the cat {i}" for i in range(6)], [f"le chat {i}" for i in range(6)]
+    proj, fig = probe.project_pairs(en, fr, en_t, fr_t, method="pca")
+    names = [t.name for t in fig.data]
+    assert names == ["translations", "en", "fr"]
+    lines, en_tr, fr_tr = fig.data
+    assert list(en_tr.text) == en_t and list(fr_tr.text) == fr_t
+    assert en_tr.marker.color == plots.LANG_COLORS["en"] != fr_tr.marker.color
+    assert len(lines.x) == 6 * 3  # (en, fr, gap) per pair
+    # each line joins a sentence's EN point to its own FR point
+    assert (lines.x[0], lines.y[0]) == (en_tr.x[0], en_tr.y[0])
+    assert (lines.x[1], lines.y[1]) == (fr_tr.x[0], fr_tr.y[0])
+
+
+def test_projector_transform_and_nearest():
+    rng = np.random.default_rng(4)
+    ref = rng.normal(size=(8, 16))
+    proj = probe.Projector("pca").fit(ref, ["en"] * 4 + ["fr"] * 4, [f"s{i}" for i in range(8)])
+    np.testing.assert_allclose(proj.transform(ref), proj.coords, atol=1e-4)
+    nn = proj.nearest(ref[5] * 2.0, k=2)
+    assert set(nn) == {"en", "fr"} and nn["fr"][0]["text"] == "s5"
+    assert nn["fr"][0]["cosine"] == pytest.approx(1.0) and len(nn["en"]) == 2
+    fig = proj.figure(extra=ref[:1], extra_labels=["me"])
+    assert fig.data[-1].name == "you" and list(fig.data[-1].text) == ["me"]
+
+
+@pytest.mark.slow
+def test_projector_umap_transform():
+    rng = np.random.default_rng(5)
+    ref = rng.normal(size=(40, 8))
+    proj = probe.Projector("umap", n_neighbors=5).fit(ref, ["en"] * 20 + ["fr"] * 20,
+                                                       [str(i) for i in range(40)])
+    assert proj.method == "umap" and proj.coords.shape == (40, 2)
+    assert proj.transform(ref[:3]).shape == (3, 2)
+
+
+def test_probe_checkpoint_writes_json_and_figures(tmp_path):
+    es = ev.synthetic_eval_set(0, n_units=N_UNITS, sentence_frames=6, aligned=12)
+    res = probe.probe_checkpoint(tiny_llama(), es, out=tmp_path, n_units=N_UNITS, progress=False)
+    assert len(res["layers"]) == 3 and res["map_layer"] == res["best_layer"]
+    saved = json.loads((tmp_path / "probe.json").read_text())
+    assert saved["layers"][0]["layer"] == 0
+    assert (tmp_path / "alignment.html").exists()
+    assert (tmp_path / f"map_layer{res['map_layer']}_pca.html").exists()
+    emb = probe.embed_units(tiny_llama(), [1, 2, 3], bos=N_UNITS, layer=2)
+    assert emb.shape == (32,)
