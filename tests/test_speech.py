@@ -1,0 +1,110 @@
+"""espeak-ng synthesis: real engine, EN and FR voices, 24 kHz output, phone events."""
+
+import multiprocessing as mp
+
+import numpy as np
+import pytest
+
+from slmlab.constants import SAMPLE_RATE
+from slmlab.speech import (Voice, phone_labels, synthesize, voice_by_name, voice_for_story,
+                           voices)
+from slmlab.speech.tts import PAUSE_S, PEAK
+
+EN = "The little cat sleeps on the red mat."
+FR = "Le petit chat dort sur le tapis rouge."
+
+
+def _spectrum(wav):
+    """Average magnitude spectrum (shape [257]) to compare voices independent of length."""
+    frames = np.lib.stride_tricks.sliding_window_view(wav, 512)[::256]
+    return np.abs(np.fft.rfft(frames * np.hanning(512), axis=1)).mean(0)
+
+
+@pytest.mark.parametrize("lang,text", [("en", EN), ("fr", FR)])
+def test_output_is_24k_float32_speech(lang, text):
+    wav = synthesize(text, voices(lang)[0])
+    assert wav.dtype == np.float32 and wav.ndim == 1
+    assert 1.0 < len(wav) / SAMPLE_RATE < 6.0  # a short sentence, at 24 kHz
+    assert np.abs(wav).max() <= PEAK + 1e-6 and np.abs(wav).max() > 0.5
+    assert np.isfinite(wav).all()
+    pad = int(PAUSE_S * SAMPLE_RATE)
+    # silence trimmed to the fixed pause: quiet edges, speech right after them
+    assert np.abs(wav[:pad - 10]).max() < 1e-3 and np.abs(wav[-pad + 10:]).max() < 1e-3
+    assert np.abs(wav[pad:pad + 2400]).max() > 0.01
+
+
+def test_voices_are_many_distinct_and_split():
+    for lang in ("en", "fr"):
+        train, test = voices(lang, "train"), voices(lang, "test")
+        assert len(train) >= 8 and len(test) >= 2
+        assert not set(train) & set(test)
+        assert len({v.name for v in voices(lang, "all")}) == len(train) + len(test)
+        assert voices(lang, "heldout") == test
+        assert all(v.lang == lang for v in voices(lang, "all"))
+        assert voice_by_name(test[0].name) == test[0]
+    with pytest.raises(ValueError, match="lang must be one of"):
+        voices("de")
+
+
+def test_different_voices_give_different_audio():
+    a, b = voices("en")[0], voices("en")[5]
+    wa, wb = synthesize(EN, a), synthesize(EN, b)
+    sa, sb = _spectrum(wa), _spectrum(wb)
+    assert len(wa) != len(wb) or not np.allclose(wa, wb)
+    assert _similarity(wa, wb) < 0.99  # spectral envelope differs, not just a time shift
+    # same voice, same text: the same sound (espeak-ng is not bit-exact across calls: its
+    # wave generator keeps state from one utterance to the next)
+    assert _similarity(wa, synthesize(EN, a)) > 0.995
+
+
+def _similarity(a, b):
+    return np.corrcoef(np.log(_spectrum(a) + 1e-6), np.log(_spectrum(b) + 1e-6))[0, 1]
+
+
+def test_en_and_fr_differ():
+    v_en, v_fr = voices("en")[0], voices("fr")[0]
+    _, ph_en = synthesize(EN, v_en, with_phones=True)
+    _, ph_fr = synthesize(FR, v_fr, with_phones=True)
+    assert [p.phone for p in ph_en] != [p.phone for p in ph_fr]
+    # the same French text read by an English voice is pronounced differently
+    _, ph_fr_en = synthesize(FR, v_en, with_phones=True)
+    assert [p.phone for p in ph_fr_en] != [p.phone for p in ph_fr]
+
+
+def test_voice_for_story_is_stable_and_varied():
+    picks = [voice_for_story(f"story-{i}", "fr", "train") for i in range(60)]
+    assert picks == [voice_for_story(f"story-{i}", "fr", "train") for i in range(60)]
+    assert len(set(picks)) >= 8
+    assert voice_for_story("s1", "en", "test") in voices("en", "test")
+
+
+def test_phones_cover_the_audio():
+    wav, phones = synthesize(FR, voices("fr")[1], with_phones=True)
+    dur = len(wav) / SAMPLE_RATE
+    assert len(phones) > 10
+    assert all(0 <= p.start < p.end <= dur + 1e-6 for p in phones)
+    labels = phone_labels(phones, int(np.ceil(len(wav) / 1920)), 1920)
+    assert len(labels) == int(np.ceil(len(wav) / 1920))
+    assert len(set(labels) - {"_"}) >= 5  # several phones, not all pause
+
+
+def test_unknown_voice_and_empty_text():
+    bad = Voice("espeak:xx", "en", "espeak", "en-gb")  # 'en-gb' is not a voice file name
+    with pytest.raises(RuntimeError, match="no voice 'en-gb'"):
+        synthesize(EN, bad)
+    with pytest.raises(ValueError, match="empty"):
+        synthesize("  ", voices("en")[0])
+
+
+def _worker(i):
+    return synthesize(f"Sentence number {i}.", voices("en")[i % 4])
+
+
+def test_works_in_worker_processes():
+    ref = [_worker(i) for i in range(4)]  # initialise the engine in the parent first
+    for method in ("fork", "spawn"):
+        with mp.get_context(method).Pool(2) as pool:
+            got = pool.map(_worker, range(4))
+        for a, b in zip(ref, got):
+            assert abs(len(a) - len(b)) < 0.02 * len(a), method
+            assert _similarity(a, b) > 0.995, method
