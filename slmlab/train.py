@@ -1,0 +1,495 @@
+"""One training loop for every stage: `train(TrainConfig) -> final checkpoint dir`.
+
+What it does per step: `grad_accum` micro-batches of packed windows (bf16 autocast on GPU,
+SDPA attention), grad clipping, (fused on CUDA) AdamW, cosine schedule with linear warmup.
+Held-out loss on the corpus' heldout split at intervals, a log line every `log_every` steps
+(loss, lr, tokens/s, MFU against 989 TFLOP/s per GPU), TensorBoard + metrics.jsonl, atomic
+checkpoints (slmlab.checkpoint). An existing `out` dir resumes from its latest checkpoint with
+the same data order, so the losses continue exactly as an uninterrupted run's would.
+
+Several GPUs: `torchrun --nproc_per_node=N -m slmlab.train_cli ...`; DDP (FSDP2 `fully_shard`
+for the 1b preset), each rank reading a disjoint slice of the same global batch, so results
+match one process up to numerics. Without WORLD_SIZE nothing distributed is initialised.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from slmlab import checkpoint as ck
+from slmlab.config import ConfigError, check_choice, check_positive, check_range, to_dict
+from slmlab.interleave import (PackedDataset, Position, SequenceConfig, corpus_vocab,
+                               load_corpus_dir, stories_from_corpus)
+from slmlab.model import PRESETS, build_model, count_params, flops_per_token, init_from_text_lm
+
+PEAK_FLOPS = 989e12  # H100 SXM dense bf16, the MFU reference
+
+
+@dataclass
+class TrainConfig:
+    """A training run; invalid values fail at construction naming the field."""
+
+    corpus: str | Path  # corpus dir (slmlab.corpus output)
+    out: str | Path  # run dir: step-N/ checkpoints, latest, metrics.jsonl, tb/
+    preset: str = "tiny"  # model preset (slmlab.model.PRESETS)
+    sequence: SequenceConfig = field(default_factory=SequenceConfig)  # how windows are built
+    stage: str = "custom"  # recorded in slmlab.json: "1", "2", "3" or an arm name
+    steps: int | None = None  # budget in optimizer steps (or give tokens)
+    tokens: int | None = None  # budget in training tokens (rounded up to whole steps)
+    batch_size: int = 8  # windows per micro-batch per process
+    grad_accum: int = 1  # micro-batches per optimizer step
+    lr: float = 1e-3  # peak learning rate
+    warmup: int = 100  # linear warmup steps (capped at a tenth of the run)
+    min_lr_ratio: float = 0.1  # cosine decays to lr * min_lr_ratio
+    weight_decay: float = 0.1  # on matrices only (not norms / biases)
+    betas: tuple[float, float] = (0.9, 0.95)  # AdamW betas
+    clip: float = 1.0  # max grad norm (0 = off)
+    eval_every: int = 0  # held-out loss every N steps (0 = only at the end)
+    eval_at: tuple[int, ...] = ()  # extra steps with a held-out loss
+    eval_batches: int = 4  # held-out micro-batches per evaluation (0 = no evaluation)
+    log_every: int = 10  # a log line / metrics row every N steps
+    save_every: int = 0  # checkpoint every N steps (0 = only at the end)
+    keep_last: int = 2  # checkpoints kept in `out`
+    seed: int = 0  # model init and RNGs (data order is sequence.seed)
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    dtype: str = "auto"  # autocast: auto (bf16 on GPU, fp32 on CPU) | bf16 | fp32
+    param_dtype: str = "fp32"  # weights and optimizer state: fp32 | bf16 (faster, coarser)
+    compile: str = "auto"  # torch.compile: auto (on for GPU) | on | off
+    fsdp: str = "auto"  # with several processes: auto (1b only) | on | off (DDP)
+    init_from: str | None = None  # slmlab checkpoint / run dir, or a local text LM dir
+    stop_after: int | None = None  # stop (with a checkpoint) after N steps in this call
+    progress: bool = False  # tqdm bar
+    heldout_split: str = "heldout"  # corpus split for the held-out loss
+
+    def __post_init__(self) -> None:
+        self.corpus, self.out = Path(self.corpus), Path(self.out)
+        if not self.corpus.is_dir():
+            raise ConfigError(f"corpus: {self.corpus} is not a directory; build a corpus first "
+                              "(`slmlab corpus ...`)")
+        check_choice("preset", self.preset, PRESETS)
+        if isinstance(self.sequence, dict):
+            self.sequence = SequenceConfig(**self.sequence)
+        if (self.steps is None) == (self.tokens is None):
+            raise ConfigError(f"steps/tokens: give exactly one budget; got steps={self.steps!r}, "
+                              f"tokens={self.tokens!r}")
+        check_positive("steps" if self.steps is not None else "tokens",
+                       self.steps if self.steps is not None else self.tokens)
+        for name in ("batch_size", "grad_accum", "lr", "log_every", "keep_last"):
+            check_positive(name, getattr(self, name))
+        for name in ("warmup", "weight_decay", "clip", "eval_every", "eval_batches", "save_every"):
+            check_positive(name, getattr(self, name), allow_zero=True)
+        check_range("min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)
+        check_choice("dtype", self.dtype, ("auto", "bf16", "fp32"))
+        check_choice("param_dtype", self.param_dtype, ("fp32", "bf16"))
+        check_choice("compile", self.compile, ("auto", "on", "off"))
+        check_choice("fsdp", self.fsdp, ("auto", "on", "off"))
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            raise ConfigError(f"device must be auto, cpu, cuda or cuda:N; got {self.device!r}")
+        if self.stop_after is not None:
+            check_positive("stop_after", self.stop_after)
+        self.eval_at, self.betas = tuple(self.eval_at), tuple(self.betas)
+
+    def total_steps(self, world: int = 1) -> int:
+        if self.steps is not None:
+            return int(self.steps)
+        per_step = self.batch_size * self.grad_accum * world * self.sequence.context
+        return max(1, math.ceil(self.tokens / per_step))
+
+    def to_dict(self) -> dict:
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        data = dict(data)
+        data["sequence"] = SequenceConfig(**data.get("sequence", {}))
+        return cls(**data)
+
+
+# ---------------------------------------------------------------- runtime pieces
+
+
+@dataclass
+class Dist:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_distributed(device: str) -> Dist:
+    """Init the process group only under torchrun (WORLD_SIZE > 1)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Dist()
+    import torch.distributed as dist
+
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    use_cuda = device != "cpu" and torch.cuda.is_available()
+    if use_cuda:
+        torch.cuda.set_device(local)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if use_cuda else "gloo")
+    return Dist(dist.get_rank(), world, local)
+
+
+def resolve_device(cfg: TrainConfig, d: Dist) -> torch.device:
+    if cfg.device == "auto":
+        return torch.device(f"cuda:{d.local_rank}" if torch.cuda.is_available() else "cpu")
+    if cfg.device == "cuda" and d.world > 1:
+        return torch.device(f"cuda:{d.local_rank}")
+    return torch.device(cfg.device)
+
+
+def autocast_dtype(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
+    if cfg.dtype == "bf16" or (cfg.dtype == "auto" and device.type == "cuda"):
+        return torch.bfloat16
+    return None
+
+
+def lr_lambda(step: int, total: int, warmup: int, min_ratio: float) -> float:
+    """Multiplier of the peak lr at optimizer step `step` (0-based): warmup, then cosine."""
+    if step < warmup:
+        return (step + 1) / warmup
+    frac = (step - warmup) / max(1, total - warmup)
+    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
+
+
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.device):
+    """AdamW with weight decay on matrices only; fused kernels on CUDA."""
+    decay, no_decay = [], []
+    seen = set()
+    for p in model.parameters():
+        if not p.requires_grad or id(p) in seen:
+            continue
+        seen.add(id(p))
+        (decay if p.ndim >= 2 else no_decay).append(p)
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas, fused=device.type == "cuda")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def initial_model(cfg: TrainConfig, vocab, resume: Path | None):
+    """The model to start from: resumed checkpoint > init_from > fresh preset (fp32, CPU)."""
+    from transformers import AutoModelForCausalLM
+
+    if resume is not None:
+        return AutoModelForCausalLM.from_pretrained(str(resume), attn_implementation="sdpa",
+                                                    dtype=torch.float32)
+    if cfg.init_from:
+        src = Path(cfg.init_from)
+        from slmlab.model import read_info, resolve_checkpoint
+
+        ckpt = resolve_checkpoint(src)
+        if (ckpt / ck.INFO_FILE).exists():  # an slmlab checkpoint: same vocabulary
+            info = read_info(ckpt)
+            if info.get("vocab", {}).get("size") != vocab.size:
+                raise ValueError(f"init_from {ckpt} has vocab {info.get('vocab')}, the corpus "
+                                 f"needs {vocab.to_dict()}; use a checkpoint of this tokenizer")
+            return AutoModelForCausalLM.from_pretrained(str(ckpt), attn_implementation="sdpa",
+                                                        dtype=torch.float32)
+        return init_from_text_lm(ckpt, vocab)  # a text LM: vocabulary swapped for units
+    return build_model(cfg.preset, vocab)
+
+
+# ---------------------------------------------------------------- the loop
+
+
+class Trainer:
+    """State of one run; `run()` is the loop. Kept small: each piece is a method."""
+
+    def __init__(self, cfg: TrainConfig):
+        self.cfg = cfg
+        self.d = setup_distributed(cfg.device)
+        self.device = resolve_device(cfg, self.d)
+        self.amp = autocast_dtype(cfg, self.device)
+        dataset, self.meta = load_corpus_dir(cfg.corpus)
+        self.vocab = corpus_vocab(self.meta)
+        stories = stories_from_corpus(dataset, "train")
+        if not stories:
+            raise ValueError(f"corpus {cfg.corpus} has no train stories")
+        self.data = PackedDataset(stories, cfg.sequence, self.vocab)
+        self.heldout = stories_from_corpus(dataset, cfg.heldout_split)
+        self.total = cfg.total_steps(self.d.world)
+        self.warmup = min(cfg.warmup, max(1, self.total // 10)) if cfg.warmup else 0
+        self.resume_from = ck.latest_checkpoint(cfg.out)
+        self.step, self.tokens_seen = 0, 0
+        self._build()
+
+    def _build(self) -> None:
+        cfg = self.cfg
+        seed_everything(cfg.seed)
+        self.model = initial_model(cfg, self.vocab, self.resume_from)
+        if cfg.param_dtype == "bf16":
+            self.model.to(torch.bfloat16)
+        self.model.to(self.device)
+        self.n_params = count_params(self.model)
+        self.flops_tok = flops_per_token(self.model, cfg.sequence.context)
+        self.use_fsdp = self.d.world > 1 and (cfg.fsdp == "on" or (cfg.fsdp == "auto"
+                                                                    and cfg.preset == "1b"))
+        self.net = self._wrap(self.model)
+        self.opt = make_optimizer(self.model, cfg, self.device)
+        self.sched = torch.optim.lr_scheduler.LambdaLR(
+            self.opt, lambda s: lr_lambda(s, self.total, self.warmup, cfg.min_lr_ratio))
+        if self.resume_from is not None:
+            self._load_state(self.resume_from)
+
+    def _wrap(self, model: torch.nn.Module) -> torch.nn.Module:
+        """DDP / FSDP2 under torchrun, then torch.compile where it pays (GPU)."""
+        net = model
+        if self.use_fsdp:
+            from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
+            mp = MixedPrecisionPolicy(param_dtype=self.amp) if self.amp else MixedPrecisionPolicy()
+            for layer in model.model.layers:
+                fully_shard(layer, mp_policy=mp)
+            fully_shard(model, mp_policy=mp)
+        elif self.d.world > 1:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            net = DDP(model, device_ids=ids)
+        on = self.cfg.compile == "on" or (self.cfg.compile == "auto" and self.device.type == "cuda")
+        return torch.compile(net) if on else net
+
+    # ------------------------------------------------------------ state
+
+    def _load_state(self, ckpt: Path) -> None:
+        info = json.loads((ckpt / ck.INFO_FILE).read_text())
+        saved = info.get("config", {})
+        for key in ("preset",):
+            if saved.get(key) not in (None, getattr(self.cfg, key)):
+                raise ValueError(f"{self.cfg.out} holds a {key}={saved[key]!r} run; use another "
+                                 f"--out or the same {key}")
+        state = ck.load_trainer_state(ckpt)
+        if self.use_fsdp:
+            from torch.distributed.checkpoint.state_dict import (StateDictOptions,
+                                                                 set_optimizer_state_dict)
+            set_optimizer_state_dict(self.model, self.opt, state["optimizer"],
+                                     options=StateDictOptions(full_state_dict=True))
+        else:
+            self.opt.load_state_dict(state["optimizer"])
+        self.sched.load_state_dict(state["scheduler"])
+        ck.set_rng_state(state["rng"])
+        self.step, self.tokens_seen = info["step"], info["tokens_seen"]
+        self.data.position = Position(**info["data_position"])
+        self._trim_metrics()
+
+    def _trim_metrics(self) -> None:
+        """Drop metrics rows logged after the checkpoint (they will be logged again)."""
+        path = self.cfg.out / "metrics.jsonl"
+        if self.d.main and path.exists():
+            rows = [r for r in path.read_text().splitlines()
+                    if r and json.loads(r).get("step", 0) <= self.step]
+            ck.write_text_atomic(path, "".join(r + "\n" for r in rows))
+
+    def info(self, extra: dict | None = None) -> dict:
+        return {"vocab": self.vocab.to_dict(), "tokenizer": self.meta.get("tokenizer", {}),
+                "corpus": str(self.cfg.corpus), "stage": self.cfg.stage, "step": self.step,
+                "total_steps": self.total, "tokens_seen": self.tokens_seen,
+                "data_position": self.data.position.to_dict(), "seed": self.cfg.seed,
+                "n_params": self.n_params, "world_size": self.d.world,
+                "config": self.cfg.to_dict(), **(extra or {})}
+
+    def save(self, extra: dict | None = None) -> Path:
+        state_dict, opt_state = None, self.opt.state_dict()
+        if self.use_fsdp:  # gather full tensors on every rank (collective), save on rank 0
+            from torch.distributed.checkpoint.state_dict import (StateDictOptions,
+                                                                 get_model_state_dict,
+                                                                 get_optimizer_state_dict)
+            opts = StateDictOptions(full_state_dict=True, cpu_offload=True)
+            state_dict = get_model_state_dict(self.model, options=opts)
+            opt_state = get_optimizer_state_dict(self.model, self.opt, options=opts)
+        path = self.cfg.out / ck.step_dir_name(self.step)
+        if self.d.main:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # "Writing model shards" bars on every save
+            trainer_state = {"optimizer": opt_state, "scheduler": self.sched.state_dict(),
+                             "rng": ck.rng_state()}
+            path = ck.save_checkpoint(self.cfg.out, self.step, self.model, self.info(extra),
+                                      trainer_state, self.cfg.keep_last, state_dict)
+        self._barrier()
+        return path
+
+    def _barrier(self) -> None:
+        if self.d.world > 1:
+            torch.distributed.barrier()
+
+    # ------------------------------------------------------------ steps
+
+    def _autocast(self):
+        if self.amp is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp)
+
+    def _micro_batch(self) -> torch.Tensor:
+        """This rank's windows [B, L] of the next global micro-batch."""
+        b, r, w = self.cfg.batch_size, self.d.rank, self.d.world
+        toks, _ = self.data.next_batch(b, skip_before=r * b, skip_after=(w - 1 - r) * b)
+        return torch.from_numpy(toks).to(self.device, non_blocking=True)
+
+    def train_step(self) -> torch.Tensor:
+        """One optimizer step over grad_accum micro-batches; returns the mean loss (tensor)."""
+        total = torch.zeros((), device=self.device)
+        for i in range(self.cfg.grad_accum):
+            x = self._micro_batch()
+            sync = i == self.cfg.grad_accum - 1 or self.d.world == 1 or self.use_fsdp
+            ctx = contextlib.nullcontext() if sync else self.net.no_sync()
+            with ctx, self._autocast():
+                loss = self.net(input_ids=x, labels=x).loss / self.cfg.grad_accum
+            loss.backward()
+            total += loss.detach()
+        if self.cfg.clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip)
+        self.lr = self.sched.get_last_lr()[0]  # the lr this step used
+        self.opt.step()
+        self.sched.step()
+        self.opt.zero_grad(set_to_none=True)
+        self.step += 1
+        self.tokens_seen += self.cfg.batch_size * self.cfg.grad_accum * self.d.world \
+            * self.cfg.sequence.context
+        if self.d.world > 1:
+            torch.distributed.all_reduce(total, op=torch.distributed.ReduceOp.AVG)
+        return total
+
+    @torch.no_grad()
+    def evaluate(self) -> float | None:
+        """Mean held-out loss over the first eval_batches windows of the heldout split."""
+        if not self.heldout or not self.cfg.eval_batches:
+            return None
+        seq = dataclasses.replace(self.cfg.sequence, seed=12345)  # fixed, run-independent
+        data = PackedDataset(self.heldout, seq, self.vocab)
+        self.net.eval()
+        losses = []
+        for _ in range(self.cfg.eval_batches):
+            x = torch.from_numpy(data.next_batch(self.cfg.batch_size)[0]).to(self.device)
+            with self._autocast():
+                losses.append(self.net(input_ids=x, labels=x).loss.float())
+        self.net.train()
+        return float(torch.stack(losses).mean())
+
+
+# ---------------------------------------------------------------- logging and the outer loop
+
+
+class Logger:
+    """Rank-0 log lines, metrics.jsonl rows and TensorBoard scalars."""
+
+    def __init__(self, out: Path, enabled: bool):
+        self.enabled = enabled
+        self.tb = None
+        if enabled:
+            out.mkdir(parents=True, exist_ok=True)
+            self.metrics = open(out / "metrics.jsonl", "a")
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.tb = SummaryWriter(str(out / "tb"))
+            except ImportError:  # tensorboard is optional
+                self.tb = None
+
+    def log(self, row: dict, line: str | None = None) -> None:
+        if not self.enabled:
+            return
+        self.metrics.write(json.dumps(row) + "\n")
+        self.metrics.flush()
+        if self.tb is not None:
+            for key, value in row.items():
+                if key != "step" and isinstance(value, (int, float)):
+                    self.tb.add_scalar(key, value, row["step"])
+        if line:
+            print(line, flush=True)
+
+    def close(self) -> None:
+        if self.enabled:
+            self.metrics.close()
+            if self.tb is not None:
+                self.tb.close()
+
+
+def _should(step: int, every: int) -> bool:
+    return bool(every) and step % every == 0
+
+
+def run(t: Trainer) -> Path:
+    """Train from t.step to t.total; returns the final checkpoint dir."""
+    cfg = t.cfg
+    final = ck.latest_checkpoint(cfg.out)
+    if final is not None and t.step >= t.total:
+        return final  # already complete
+    log = Logger(cfg.out, t.d.main)
+    if t.d.main and t.step == 0:
+        print(f"train {cfg.stage}: {cfg.preset} {t.n_params / 1e6:.1f}M params, {t.total} steps, "
+              f"mode {cfg.sequence.mode} p={cfg.sequence.p}, device {t.device}, "
+              f"world {t.d.world}", flush=True)
+    bar = _progress(cfg, t)
+    stop_at = t.step + cfg.stop_after if cfg.stop_after else t.total
+    window_loss, window_steps, window_t0, window_tok = 0.0, 0, time.perf_counter(), t.tokens_seen
+    heldout = None
+    while t.step < min(t.total, stop_at):
+        window_loss = window_loss + t.train_step()  # stays on device: no sync per step
+        window_steps += 1
+        if _should(t.step, cfg.log_every) or t.step == t.total:
+            window_loss = float(window_loss) / window_steps  # syncs the GPU: log steps only
+            dt = time.perf_counter() - window_t0
+            tps = (t.tokens_seen - window_tok) / max(dt, 1e-9)
+            mfu = tps * t.flops_tok / (PEAK_FLOPS * t.d.world) if t.device.type == "cuda" else None
+            row = {"step": t.step, "loss": window_loss, "lr": t.lr,
+                   "tokens": t.tokens_seen, "tokens_per_s": tps}
+            if mfu is not None:
+                row["mfu"] = mfu
+            line = (f"step {t.step}/{t.total} | loss {window_loss:.4f} | lr {row['lr']:.2e} | "
+                    f"{tps / 1e3:.1f}k tok/s" + (f" | mfu {mfu:.1%}" if mfu is not None else ""))
+            log.log(row, None if cfg.progress else line)
+            window_loss, window_steps, window_t0, window_tok = 0.0, 0, time.perf_counter(), t.tokens_seen
+        if _should(t.step, cfg.eval_every) or t.step in cfg.eval_at or t.step == t.total:
+            heldout = t.evaluate()
+            if heldout is not None:
+                log.log({"step": t.step, "heldout_loss": heldout},
+                        f"step {t.step} | heldout loss {heldout:.4f}")
+        if bar is not None:
+            bar.update(1)
+        if _should(t.step, cfg.save_every) and t.step < t.total:
+            t.save()
+        if window_steps == 0:  # time only training in tokens/s, not eval or saving
+            window_t0 = time.perf_counter()
+    if bar is not None:
+        bar.close()
+    path = t.save({"heldout_loss": heldout} if heldout is not None else None)
+    log.close()
+    return path
+
+
+def _progress(cfg, t: Trainer):
+    if not cfg.progress or not t.d.main or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=t.total, initial=t.step, desc=f"stage {cfg.stage}", unit="step")
+
+
+def train(cfg: TrainConfig) -> Path:
+    """Train (or resume) the run `cfg` describes; returns the final checkpoint dir."""
+    return run(Trainer(cfg))
