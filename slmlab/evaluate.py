@@ -198,11 +198,13 @@ def cloze_sequences(item: dict, bos: int) -> tuple[list[int], list[int], int]:
 
 
 def evaluate_items(model: Any, es: EvalSet, *, bos: int, n_resamples: int = 1000,
-                   seed: int = 0, progress: bool | None = None, **score_kw) -> dict:
+                   seed: int = 0, progress: bool | None = None, keep_outcomes: bool = False,
+                   **score_kw) -> dict:
     """Score every cloze item and minimal pair of `es` in one batched pass.
 
     Returns {"<kind>:<condition or lang>": {acc, ci, n, acc_sum, ci_sum}} in a stable order:
     story and topic cloze per condition, then lexical and syntactic pairs per language.
+    `keep_outcomes` adds `outcomes` (per item 1 / 0.5 / 0, mean LL) for pooling over seeds.
     """
     seqs: list[list[int]] = []
     for it in es.cloze:
@@ -228,6 +230,8 @@ def evaluate_items(model: Any, es: EvalSet, *, bos: int, n_resamples: int = 1000
         main = summarize(pair_outcomes(s[:, 0], s[:, 1]), n_resamples, seed)
         alt = summarize(pair_outcomes(s[:, 2], s[:, 3]), n_resamples, seed)
         results[key] = {**main, "acc_sum": alt["acc"], "ci_sum": alt["ci"]}
+        if keep_outcomes:
+            results[key]["outcomes"] = pair_outcomes(s[:, 0], s[:, 1]).tolist()
     return results
 
 
@@ -281,6 +285,7 @@ def evaluate_checkpoint(ckpt_or_model: Any, eval_dir: str | Path | EvalSet, *,
         raise EvalDataError("the eval set has no cloze items or minimal pairs")
     tasks = evaluate_items(model, es, bos=n_units, n_resamples=n_resamples, seed=seed,
                            progress=progress, device=dev, **score_kw)
+    outcomes = {k: t.pop("outcomes") for k, t in tasks.items() if "outcomes" in t}
     result = {
         "checkpoint": str(ckpt_or_model) if isinstance(ckpt_or_model, (str, Path)) else None,
         "eval_dir": None if isinstance(eval_dir, EvalSet) else str(eval_dir),
@@ -291,9 +296,11 @@ def evaluate_checkpoint(ckpt_or_model: Any, eval_dir: str | Path | EvalSet, *,
         "tasks": tasks,
     }
     if out is None and isinstance(ckpt_or_model, (str, Path)):
-        out = Path(ckpt_or_model) / f"{RESULTS_NAME}.json"
+        out = Path(info.get("path", ckpt_or_model)) / f"{RESULTS_NAME}.json"
     if out:
         write_results(result, out)
+    for k, o in outcomes.items():  # returned (for seed pooling), not written
+        tasks[k]["outcomes"] = o
     return result
 
 
@@ -347,6 +354,16 @@ def synthetic_eval_set(n_items: int, n_units: int = 2048, seed: int = 0, ctx_sen
         es.aligned.append({"pair_id": f"p{i}", "en_text": f"en {i}", "fr_text": f"fr {i}",
                            "en": sent(), "fr": sent()})
     return es
+
+
+def write_eval_set(es: EvalSet, eval_dir: str | Path) -> Path:
+    """Write an EvalSet as `<eval_dir>/{cloze,pairs,aligned}.jsonl` (the corpus format)."""
+    eval_dir = Path(eval_dir)
+    eval_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("cloze", "pairs", "aligned"):
+        rows = getattr(es, name)
+        (eval_dir / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return eval_dir
 
 
 def iter_tasks(results: dict) -> Iterable[tuple[str, dict]]:

@@ -142,3 +142,31 @@ def test_evaluate_eval_dir_with_tiny_llama(tmp_path):
 def test_missing_eval_dir_is_a_clear_error(tmp_path):
     with pytest.raises(ev.EvalDataError, match="build a corpus"):
         ev.load_eval(tmp_path / "nope")
+
+
+def save_tiny_checkpoint(path, n_units: int = N_UNITS):
+    """A real slmlab checkpoint dir: the `tiny`-shaped Llama at a small vocab + slmlab.json."""
+    from slmlab.interleave import Vocab
+
+    path.mkdir(parents=True, exist_ok=True)
+    tiny_llama(n_units + 3).save_pretrained(path)
+    (path / "slmlab.json").write_text(json.dumps({"vocab": Vocab(n_units).to_dict(), "stage": "1"}))
+    return path
+
+
+def test_evaluate_and_probe_cli(tmp_path, capsys):
+    from slmlab.cli import main
+
+    ckpt = save_tiny_checkpoint(tmp_path / "ckpt")
+    es = ev.synthetic_eval_set(4, n_units=N_UNITS, sentence_frames=5, ctx_sentences=2, aligned=6)
+    eval_dir = ev.write_eval_set(es, tmp_path / "eval")
+    assert main(["evaluate", "--ckpt", str(ckpt), "--eval", str(eval_dir), "--limit", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "| topic | fr-en |" in out and "| lexical | en |" in out
+    saved = json.loads((ckpt / "eval_results.json").read_text())
+    assert saved["stage"] == "1" and saved["tasks"]["story:en-en"]["n"] == 3
+    assert main(["probe", "--ckpt", str(ckpt), "--eval", str(eval_dir), "--out",
+                 str(tmp_path / "probe"), "--method", "pca", "--layer", "1"]) == 0
+    assert "map at layer 1 (pca)" in capsys.readouterr().out
+    assert (tmp_path / "probe" / "map_layer1_pca.html").exists()
+    assert main(["evaluate", "--ckpt", str(tmp_path / "nope"), "--eval", str(eval_dir)]) == 2

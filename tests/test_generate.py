@@ -89,3 +89,27 @@ def test_kv_cache_matches_full_recompute():
 def test_tokenizer_model_mismatch_is_a_clear_error(tokenizer):
     with pytest.raises(ValueError, match="tokenizer has 16 units"):
         gen.continue_speech(tiny_llama(vocab=10), tokenizer, np.zeros(HOP, np.float32))
+
+
+def test_generate_cli_writes_wav(tmp_path, tokenizer, capsys):
+    import json
+
+    import soundfile as sf
+
+    from slmlab.cli import main
+    from slmlab.interleave import Vocab
+
+    ckpt = tmp_path / "ckpt"
+    tiny_llama().save_pretrained(ckpt)
+    tok_dir = tmp_path / "tok"
+    tokenizer.save(tok_dir)
+    (ckpt / "slmlab.json").write_text(json.dumps({"vocab": Vocab(N_UNITS).to_dict(),
+                                                  "tokenizer": {"path": str(tok_dir)}}))
+    prompt = tmp_path / "prompt.wav"
+    sf.write(prompt, np.zeros(SAMPLE_RATE // 2, np.float32) + 0.01, SAMPLE_RATE)
+    out = tmp_path / "out.wav"
+    assert main(["generate", "--ckpt", str(ckpt), "--prompt", str(prompt), "--seconds", "0.5",
+                 "--seed", "0", "--only-new", "-o", str(out)]) == 0
+    audio, sr = sf.read(out)
+    assert sr == SAMPLE_RATE and len(audio) % HOP == 0 and 0 < len(audio) <= 7 * HOP
+    assert "continuation" in capsys.readouterr().out
