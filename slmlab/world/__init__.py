@@ -1,0 +1,34 @@
+"""slmlab.world: the embedded bilingual (EN/FR) story world and its benchmark items.
+
+Contract names (ARCHITECTURE.md):
+- `Story(story_id, topic, split, sentences: {lang: [str]})`,
+  `generate_stories(n, seed=0, split="train"|"heldout") -> list[Story]`, `TOPICS`.
+- `ClozeItem(item_id, kind story|topic, topic, context, right, wrong)` (all {lang: ...}),
+  `CONDITIONS = ("en-en", "fr-fr", "en-fr", "fr-en")`, `MinimalPair(item_id, kind
+  lexical|syntactic, lang, good, bad)`, `make_benchmark(n_items=1000, seed=0) -> Benchmark(
+  story_cloze, topic_cloze, lexical, syntactic)` (n_items per cloze kind, and per language for
+  minimal pairs), built from held-out stories only.
+- I/O: `save_jsonl(stories_or_dicts, path)`, `load_stories(path)` (validated),
+  `save_benchmark(bench, path)`, `load_benchmark(path)`, `stories_to_dataset(stories)` (HF
+  dataset, one row per story, a list[str] column per language), `load_parallel(path)`: ingest
+  a real aligned corpus (.jsonl, .csv, or a HF dataset saved with save_to_disk); see
+  `slmlab.world.ingest` for the formats and `IngestError`.
+- Plans and counts: `generate_plans`, `count_plans(split)`, `lemma_counts()`.
+
+Layout: lexicon.py + topics.py (bilingual vocabulary), planner.py (language-neutral plans),
+realise.py (the per-language interface), grammar_en.py / grammar_fr.py (realisers),
+stories.py, benchmark.py, ingest.py, cli.py (`slmlab world ...`).
+"""
+
+from slmlab.world.benchmark import (CONDITIONS, Benchmark, ClozeItem, MinimalPair, load_benchmark,
+                                    make_benchmark, save_benchmark)
+from slmlab.world.ingest import IngestError, load_parallel
+from slmlab.world.lexicon import TOPICS, lemma_counts
+from slmlab.world.planner import count_plans
+from slmlab.world.stories import (Story, generate_plans, generate_stories, load_stories, save_jsonl,
+                                  stories_to_dataset)
+
+__all__ = ["CONDITIONS", "Benchmark", "ClozeItem", "MinimalPair", "Story", "TOPICS",
+           "IngestError", "count_plans", "generate_plans", "generate_stories", "lemma_counts",
+           "load_benchmark", "load_parallel", "load_stories", "make_benchmark", "save_benchmark",
+           "save_jsonl", "stories_to_dataset"]

@@ -1,0 +1,186 @@
+"""English realiser: a/an, regular and irregular plurals and pasts, pronouns he/she/they."""
+
+from __future__ import annotations
+
+import re
+
+from slmlab.world.lexicon import ADJS, NOUNS, TIMES, TOPIC_DATA, VERBS
+from slmlab.world.planner import Person, Plan
+from slmlab.world.realise import finish
+from slmlab.world.topics import PREPS, SPOT_PREPS
+
+_AN_EXCEPTIONS = ("uni", "use", "eu", "one", "uto")
+_LOC = {"à": "at", "dans": "in", "sur": "on"}  # where one *is*, from the French place prep
+_REL = {"friend": "friend", "cousin": "cousin", "brother": "brother", "sister": "sister",
+        "dog": "dog", "cat": "cat", "mom": "mom", "dad": "dad"}
+_IRREGULAR = {"went": "goed", "found": "finded", "lost": "losed", "brought": "bringed",
+              "saw": "seed", "took": "taked"}
+
+
+def plural(sg: str) -> str:
+    if re.search(r"(s|x|ch|sh)$", sg):
+        return sg + "es"
+    if re.search(r"[^aeiou]y$", sg):
+        return sg[:-1] + "ies"
+    return sg + "s"
+
+
+def article(next_word: str) -> str:
+    w = next_word.lower()
+    vowel = w[0] in "aeiou" and not w.startswith(_AN_EXCEPTIONS)
+    return "an" if vowel or w.startswith("hour") else "a"
+
+
+class EnglishRealiser:
+    lang = "en"
+
+    def __init__(self) -> None:
+        self.nouns = {}
+        for key, e in NOUNS.items():
+            sg, _, pl = e.spec["en"].partition("/")
+            self.nouns[key] = (sg, pl or plural(sg))
+        self.past = {k: e.spec["en"].split(":")[1] for k, e in VERBS.items()}
+
+    # --- noun phrases and people --------------------------------------------------------
+    def noun(self, key: str, num: str = "sg") -> str:
+        return self.nouns[key][num == "pl"]
+
+    def np(self, key: str, det: str, num: str = "sg", adj: str | None = None) -> str:
+        """det: a | some | the | the* (plural) | none; adjectives precede the noun."""
+        num = "pl" if det in ("some", "the*") else num
+        words = ([adj] if adj else []) + [self.noun(key, num)]
+        body = " ".join(words)
+        if det == "a" and num == "sg":
+            return f"{article(body)} {body}"
+        if det in ("a", "some"):
+            return f"some {body}"
+        return body if det == "none" else f"the {body}"
+
+    def person(self, p: Person, plan: Plan) -> str:
+        if p.kind == "parent":
+            return f"{self.poss(plan.hero)} {_REL[p.rel]}"
+        return p.name
+
+    @staticmethod
+    def subj(p: Person) -> str:
+        return "he" if p.gender == "m" else "she"
+
+    @staticmethod
+    def obj_pron(p: Person) -> str:
+        return "him" if p.gender == "m" else "her"
+
+    @staticmethod
+    def poss(p: Person) -> str:
+        return "his" if p.gender == "m" else "her"
+
+    def spot(self, plan: Plan, args: dict) -> str:
+        key, num = TOPIC_DATA[plan.topic].spots[args["spot"]]
+        return f"{SPOT_PREPS[args['prep']][0]} {self.np(key, 'the', num)}"
+
+    def it(self, plan: Plan) -> str:
+        return "them" if plan.obj_num == "pl" else "it"
+
+    # --- events --------------------------------------------------------------------------
+    def sentence(self, kind: str, args: dict, plan: Plan) -> str:
+        return finish(getattr(self, "_" + kind)(args, plan))
+
+    def _setting(self, a: dict, plan: Plan) -> str:
+        key, prep = TOPIC_DATA[plan.topic].places[a["place"]]
+        place = self.np(key, "the")
+        verb = f"went to {place}" if a["form"] == "went" else f"was {_LOC[prep]} {place}"
+        tail = f" with {self.np(plan.obj, 'a', plan.obj_num, plan.obj_adj)}" if a["with_obj"] else ""
+        return f"{TIMES[a['time']][0]}, {plan.hero.name} {verb}{tail}"
+
+    def _companion(self, a: dict, plan: Plan) -> str:
+        f = plan.friend
+        return f"{self.subj(plan.hero)} was with {self.poss(plan.hero)} {_REL[f.rel]} {f.name}"
+
+    def _weather(self, a: dict, plan: Plan) -> str:
+        return TOPIC_DATA[plan.topic].weather[a["idx"]]["en"]
+
+    def _who(self, subj: str, plan: Plan) -> str:
+        return "they" if subj == "both" else self.subj(plan.hero)
+
+    def _activity(self, a: dict, plan: Plan) -> str:
+        verb, prep, det, noun = TOPIC_DATA[plan.topic].activities[a["idx"]]
+        p = PREPS[prep][0] if prep else ""
+        return f"{self._who(a['subj'], plan)} {self.past[verb]} {p} {self.np(noun, det)}"
+
+    def _see(self, a: dict, plan: Plan) -> str:
+        animal = self.np(a["animal"], "a", "sg", a["adj"])
+        return f"then {self._who(a['subj'], plan)} saw {animal} {self.spot(plan, a)}"
+
+    def _find(self, a: dict, plan: Plan) -> str:
+        thing = self.np(plan.obj, "a", plan.obj_num, plan.obj_adj)
+        if a["mode"] == "had":
+            return f"{plan.hero.name} had {thing}"
+        return f"{plan.hero.name} found {thing} {self.spot(plan, a)}"
+
+    def _problem(self, a: dict, plan: Plan) -> str:
+        obj = self.np(plan.obj, "the", plan.obj_num)
+        if a["mode"] == "agent":
+            key, adj = TOPIC_DATA[plan.topic].agents[a["agent"]]
+            return f"suddenly, {self.np(key, 'a', 'sg', adj)} carried {obj} away"
+        if a["mode"] == "lose":
+            return f"later, {self.subj(plan.hero)} lost {obj}"
+        return f"then {obj} fell {self.spot(plan, a)}"
+
+    def _reaction(self, a: dict, plan: Plan) -> str:
+        cry = " and started to cry" if a["cry"] else ""
+        return f"{self.subj(plan.hero)} was very {a['feeling']}{cry}"
+
+    def _resolve(self, a: dict, plan: Plan) -> str:
+        helper, it, them = self.person(plan.helper, plan), self.it(plan), self.obj_pron(plan.hero)
+        if a["mode"] == "bring":
+            return f"{helper} found {it} {self.spot(plan, a)} and brought {it} back to {them}"
+        obj = self.np(plan.obj, "the", plan.obj_num)
+        return f"{helper} helped {them} look for {obj}, and they found {it} {self.spot(plan, a)}"
+
+    def _ending(self, a: dict, plan: Plan) -> str:
+        hero, helper = self.person(a["hero"], plan), self.person(a["helper"], plan)
+        obj = self.np(a["obj"], "the", plan.obj_num)
+        if a["tmpl"] == "thank":
+            return f"in the end, {hero} was {a['feeling']} and thanked {helper}"
+        if a["tmpl"] == "play":
+            return f"after that, {hero} and {helper} played with {obj} until evening"
+        return f"{hero} was {a['feeling']} again, because {helper} had found {obj}"
+
+    # --- benchmark support ---------------------------------------------------------------
+    def word_forms(self) -> set[str]:
+        forms = {w for sg_pl in self.nouns.values() for w in sg_pl}
+        forms |= {e.spec["en"] for e in ADJS.values()}
+        forms |= {f for e in VERBS.values() for f in e.spec["en"].split(":")}
+        return {f.lower() for f in forms if f.isalpha()}
+
+    def syntactic_pair(self, rng, plan: Plan) -> tuple[str, str, str]:
+        """(phenomenon, grammatical, ungrammatical) built from `plan`'s entities."""
+        kind = rng.choice(("agreement", "article", "past", "word_order", "case"))
+        hero = plan.hero.name
+        if kind == "agreement":
+            key, num = rng.choice(TOPIC_DATA[plan.topic].spots)
+            num = rng.choice(("sg", "pl"))
+            good_v, bad_v = ("were", "was") if num == "pl" else ("was", "were")
+            np = self.np(key, "the", num)
+            adj = rng.choice(("big", "old", "wet", "cold", "dark", "clean"))
+            return kind, finish(f"{np} {good_v} very {adj}"), finish(f"{np} {bad_v} very {adj}")
+        if kind == "article":
+            animal = rng.choice(TOPIC_DATA[plan.topic].animals)
+            adj = rng.choice((None, "old", "orange", "big", "little", "angry"))
+            good = self.np(animal, "a", "sg", adj)
+            art, rest = good.split(" ", 1)
+            bad = f"{'a' if art == 'an' else 'an'} {rest}"
+            return kind, finish(f"{hero} saw {good}"), finish(f"{hero} saw {bad}")
+        if kind == "past":
+            past = rng.choice(("found", "lost", "brought"))
+            obj = self.np(plan.obj, "the", plan.obj_num)
+            s = f"{hero} {past} {obj} yesterday"
+            return kind, finish(s), finish(s.replace(f" {past} ", f" {_IRREGULAR[past]} "))
+        if kind == "word_order":
+            obj = self.np(plan.obj, "a", plan.obj_num, plan.obj_adj)
+            return kind, finish(f"{hero} found {obj} in the morning"), \
+                finish(f"{hero} {obj} found in the morning")
+        it = self.it(plan)
+        good_p, bad_p = ("him", "he") if plan.hero.gender == "m" else ("her", "she")
+        helper = self.person(plan.helper, plan)
+        return kind, finish(f"{helper} gave {it} back to {good_p}"), \
+            finish(f"{helper} gave {it} back to {bad_p}")

@@ -1,0 +1,199 @@
+"""Language-neutral story plans: who, where, what happens, in which order.
+
+A `Plan` is a topic, its characters and object, and a list of events `(kind, args)`; each
+language's realiser (`slmlab.world.realise.realisers()`) turns event i into sentence i, so the
+English and French stories are aligned by construction.
+
+Story shape (4 to 7 sentences): setting, [companion], [weather], [activity], [sight],
+[find], problem, [reaction], resolution, ending. The object is introduced either in the
+setting ("went to the beach with a red ball") or by a find sentence; optional sentences are
+drawn so that the total stays within 7.
+
+Held-out combinations: for every topic and gender, `N_HELDOUT_NAMES` hero names (chosen by a
+hash of name and topic) only ever appear as heroes of held-out stories on that topic; train
+stories use the other names. Random streams are seeded by (split, seed, index), so the two
+splits never share a stream either.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from dataclasses import dataclass, field
+
+from slmlab.world import topics as _topics  # noqa: F401  (fills TOPIC_DATA)
+from slmlab.world.lexicon import (BOYS, COLORS, GIRLS, NEGATIVE, PETS, POSITIVE, SIZES,
+                                  TIMES, TOPIC_DATA, TOPICS)
+from slmlab.world.topics import FALL_PREPS, SPOT_PREPS
+
+SPLITS = ("train", "heldout")
+N_HELDOUT_NAMES = 4  # per topic and gender
+MIN_SENTENCES, MAX_SENTENCES = 4, 7
+OPTIONAL = ("weather", "activity", "see", "reaction")  # in story order (see module doc)
+INTROS = ("setting", "found", "had")  # how the object enters the story
+PROBLEMS = ("agent", "lose", "fall")
+RESOLVES = ("bring", "search")
+ENDINGS = ("thank", "play", "because")
+OBJ_ADJS = COLORS + SIZES
+SEE_ADJS = (None,) + SIZES
+
+
+@dataclass(frozen=True)
+class Person:
+    """A character: `kind` child | pet | parent; `rel` friend|cousin|brother|sister (child
+    companions), dog|cat (pets), mom|dad (parents), or "" for the hero."""
+
+    name: str
+    gender: str  # m | f
+    kind: str = "child"
+    rel: str = ""
+
+
+@dataclass
+class Plan:
+    topic: str
+    hero: Person
+    friend: Person | None  # companion introduced in sentence 2, or None
+    helper: Person  # who solves the problem: the companion, else a parent
+    obj: str  # noun key of the object the story is about
+    obj_num: str  # sg | pl
+    obj_adj: str
+    events: list = field(default_factory=list)  # [(kind, args: dict)]
+
+
+def heldout_names(topic: str, gender: str) -> tuple[str, ...]:
+    """The hero names reserved for held-out stories on `topic` (stable across runs)."""
+    names = GIRLS if gender == "f" else BOYS
+    ranked = sorted(names, key=lambda n: zlib.crc32(f"{topic}|{n}".encode()))
+    return tuple(sorted(ranked[:N_HELDOUT_NAMES]))
+
+
+def hero_names(topic: str, gender: str, split: str) -> tuple[str, ...]:
+    held = heldout_names(topic, gender)
+    if split == "heldout":
+        return held
+    return tuple(n for n in (GIRLS if gender == "f" else BOYS) if n not in held)
+
+
+def plan_rng(seed: int, split: str, index: int) -> random.Random:
+    """The random stream of story `index`; str seeds hash with SHA-512, stable across runs."""
+    return random.Random(f"slmlab.world:{split}:{seed}:{index}")
+
+
+def _companion(rng: random.Random, hero: Person) -> Person | None:
+    r = rng.random()
+    if r < 0.35:
+        return None
+    if r < 0.55:
+        noun, gender, names = rng.choice(PETS)
+        return Person(rng.choice(names), gender, "pet", noun)
+    gender = rng.choice("mf")
+    names = [n for n in (GIRLS if gender == "f" else BOYS) if n != hero.name]
+    rel = rng.choice(("friend", "cousin", "brother" if gender == "m" else "sister"))
+    return Person(rng.choice(names), gender, "child", rel)
+
+
+def _spot(rng: random.Random, t, preps) -> dict:
+    return {"spot": rng.randrange(len(t.spots)), "prep": rng.choice(preps)}
+
+
+def make_plan(rng: random.Random, split: str = "train") -> Plan:
+    """Draw one story plan from `rng`; heroes follow the split's name x topic reservation."""
+    topic = rng.choice(TOPICS)
+    t = TOPIC_DATA[topic]
+    gender = rng.choice("mf")
+    hero = Person(rng.choice(hero_names(topic, gender, split)), gender)
+    friend = _companion(rng, hero)
+    helper = friend or Person("", g := rng.choice("mf"), "parent", "mom" if g == "f" else "dad")
+    plan = Plan(topic, hero, friend, helper, rng.choice(t.objects),
+                "pl" if rng.random() < 0.25 else "sg", rng.choice(OBJ_ADJS))
+    intro = rng.choice(INTROS)
+    base = 4 + (intro != "setting") + (friend is not None)
+    k = rng.randint(0, min(len(OPTIONAL), MAX_SENTENCES - base))
+    chosen = set(rng.sample(OPTIONAL, k))
+    subj = "both" if friend else "hero"
+    ev = plan.events
+    ev.append(("setting", {"time": rng.randrange(len(TIMES)), "place": rng.randrange(len(t.places)),
+                           "form": rng.choice(("went", "was")), "with_obj": intro == "setting"}))
+    if friend:
+        ev.append(("companion", {}))
+    if "weather" in chosen:
+        ev.append(("weather", {"idx": rng.randrange(len(t.weather))}))
+    if "activity" in chosen:
+        ev.append(("activity", {"idx": rng.randrange(len(t.activities)), "subj": subj}))
+    if "see" in chosen:
+        ev.append(("see", {"animal": rng.choice(t.animals), "adj": rng.choice(SEE_ADJS),
+                           "subj": subj, **_spot(rng, t, tuple(SPOT_PREPS))}))
+    if intro == "found":
+        ev.append(("find", {"mode": "found", **_spot(rng, t, tuple(SPOT_PREPS))}))
+    elif intro == "had":
+        ev.append(("find", {"mode": "had"}))
+    ev.append(_problem(rng, t))
+    if "reaction" in chosen:
+        ev.append(("reaction", {"feeling": rng.choice(NEGATIVE), "cry": rng.random() < 0.5}))
+    prob = ev[-2 if "reaction" in chosen else -1][1]
+    where = ({"spot": prob["spot"], "prep": prob["prep"]} if prob["mode"] == "fall"
+             else _spot(rng, t, tuple(SPOT_PREPS)))
+    ev.append(("resolve", {"mode": rng.choice(RESOLVES), **where}))
+    ev.append(("ending", {"tmpl": rng.choice(ENDINGS), "hero": hero, "helper": helper,
+                          "feeling": rng.choice(POSITIVE), "obj": plan.obj}))
+    return plan
+
+
+def _problem(rng: random.Random, t) -> tuple:
+    mode = rng.choice(PROBLEMS)
+    if mode == "agent":
+        return ("problem", {"mode": mode, "agent": rng.randrange(len(t.agents))})
+    if mode == "fall":
+        return ("problem", {"mode": mode, **_spot(rng, t, FALL_PREPS)})
+    return ("problem", {"mode": mode})
+
+
+def count_plans(split: str = "train") -> int:
+    """Exact number of distinct plans `make_plan` can draw for `split` (mirrors its choices)."""
+    n_time, n_pos = len(TIMES), len(POSITIVE)
+    total = 0
+    for topic in TOPICS:
+        t = TOPIC_DATA[topic]
+        spots = len(t.spots) * len(SPOT_PREPS)
+        per_hero = 0
+        for gender in "mf":
+            heroes = len(hero_names(topic, gender, split))
+            n_pets = sum(len(names) for _, _, names in PETS)
+            # companions: none (2 parents), pet, or child (gender x relation x name)
+            kids = sum(2 * (len(GIRLS if g == "f" else BOYS) - (g == gender)) for g in "mf")
+            for friend, n_comp in ((False, 2), (True, n_pets + kids)):
+                per_hero += heroes * n_comp * _count_story(t, friend, spots)
+        total += per_hero * n_time * n_pos * len(ENDINGS)  # time, ending feeling, template
+    return total
+
+
+def _count_story(t, friend: bool, spots: int) -> int:
+    """Plans for one topic, hero and companion: object, intro, optional sentences, events."""
+    obj = len(t.objects) * 2 * len(OBJ_ADJS)
+    setting = len(t.places) * 2
+    opt_size = {"weather": len(t.weather), "activity": len(t.activities),
+                "see": len(t.animals) * len(SEE_ADJS) * spots,
+                "reaction": len(NEGATIVE) * 2}
+    count = 0
+    for intro, n_intro in (("setting", 1), ("found", spots), ("had", 1)):
+        base = 4 + (intro != "setting") + friend
+        kmax = min(len(OPTIONAL), MAX_SENTENCES - base)
+        opt = 0
+        for k in range(kmax + 1):
+            # each size k is drawn first, so subsets of different size never coincide
+            opt += _subset_products(list(opt_size.values()), k)
+        # problem and resolution: a fall fixes where the object is found again
+        pr = (len(t.agents) + 1) * spots * len(RESOLVES) \
+            + len(FALL_PREPS) * len(t.spots) * len(RESOLVES)
+        count += n_intro * opt * pr
+    return obj * setting * count
+
+
+def _subset_products(sizes: list[int], k: int) -> int:
+    """Sum over k-subsets of `sizes` of the product of their members."""
+    e = [1] + [0] * k  # elementary symmetric polynomials
+    for s in sizes:
+        for j in range(k, 0, -1):
+            e[j] += e[j - 1] * s
+    return e[k]
