@@ -106,19 +106,17 @@ class StoryUnits:
 
 
 def load_corpus_dir(path: str | Path) -> tuple[Any, dict]:
-    """(dataset, meta) from a corpus dir; uses slmlab.corpus.load_corpus when it exists.
+    """(dataset, meta) of a corpus dir, via `slmlab.corpus.load_corpus`.
 
-    The fallback reads `datasets.load_from_disk(path)` (a Dataset or a DatasetDict keyed by
-    split) and `meta.json`, which is the layout `slmlab.corpus` writes.
+    Falls back to `datasets.load_from_disk(path)` (a Dataset, or a DatasetDict keyed by split)
+    plus `meta.json` for a dataset saved directly.
     """
     path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"corpus dir {path} does not exist; build one with `slmlab corpus`")
-    try:
-        from slmlab.corpus import load_corpus  # type: ignore[attr-defined]
-    except ImportError:
-        load_corpus = None
-    if load_corpus is not None:
+    if (path / "shards").is_dir():
+        from slmlab.corpus import load_corpus
+
         return load_corpus(path)
     import datasets
 

@@ -344,11 +344,13 @@ class Trainer:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp)
 
-    def _micro_batch(self) -> torch.Tensor:
-        """This rank's windows [B, L] of the next global micro-batch."""
+    def _rank_slice(self, data: PackedDataset):
+        """This rank's windows int64 [B, L] of the next global micro-batch [world * B, L]."""
         b, r, w = self.cfg.batch_size, self.d.rank, self.d.world
-        toks, _ = self.data.next_batch(b, skip_before=r * b, skip_after=(w - 1 - r) * b)
-        return torch.from_numpy(toks).to(self.device, non_blocking=True)
+        return data.next_batch(b, skip_before=r * b, skip_after=(w - 1 - r) * b)[0]
+
+    def _micro_batch(self) -> torch.Tensor:
+        return torch.from_numpy(self._rank_slice(self.data)).to(self.device, non_blocking=True)
 
     def train_step(self) -> torch.Tensor:
         """One optimizer step over grad_accum micro-batches; returns the mean loss (tensor)."""
@@ -383,12 +385,15 @@ class Trainer:
         data = PackedDataset(self.heldout, seq, self.vocab)
         self.net.eval()
         losses = []
-        for _ in range(self.cfg.eval_batches):
-            x = torch.from_numpy(data.next_batch(self.cfg.batch_size)[0]).to(self.device)
+        for _ in range(self.cfg.eval_batches):  # each rank a slice of the same global batch
+            x = torch.from_numpy(self._rank_slice(data)).to(self.device)
             with self._autocast():
                 losses.append(self.net(input_ids=x, labels=x).loss.float())
         self.net.train()
-        return float(torch.stack(losses).mean())
+        mean = torch.stack(losses).mean()
+        if self.d.world > 1:
+            torch.distributed.all_reduce(mean, op=torch.distributed.ReduceOp.AVG)
+        return float(mean)
 
 
 # ---------------------------------------------------------------- logging and the outer loop

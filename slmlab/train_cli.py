@@ -8,6 +8,7 @@ A run whose --out already holds a checkpoint resumes from it (same data order).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 STAGE_MODES = {"1": ("mono", "en"), "2": ("interleave", "en"), "3": ("mixed", "en")}
@@ -65,7 +66,8 @@ def run_train(args: argparse.Namespace) -> int:
     if args.resume and latest_checkpoint(cfg.out) is None:
         raise FileNotFoundError(f"--resume: no checkpoint in {cfg.out}; drop --resume to start")
     path = train(cfg)
-    print(f"checkpoint: {path}")
+    if os.environ.get("RANK", "0") == "0":
+        print(f"checkpoint: {path}")
     return 0
 
 
@@ -81,7 +83,8 @@ def run_stages(args: argparse.Namespace) -> int:
                     train=train_kw, **budget)
     only = tuple(s.strip() for s in args.only.split(","))
     for stage, path in run_recipe(recipe, only=only).items():
-        print(f"stage {stage}: {path}")
+        if os.environ.get("RANK", "0") == "0":
+            print(f"stage {stage}: {path}")
     return 0
 
 

@@ -1,6 +1,6 @@
 """Synthetic stand-ins shared by tests: a corpus with the real schema, random units.
 
-`fake_corpus(dir)` writes what `slmlab.corpus` writes (a `datasets` DatasetDict keyed by split,
+`fake_corpus(dir)` writes what `slmlab.corpus` writes (shards/shard-NNNNN/ `datasets` dirs with
 rows `story_id, sentence_idx, lang, voice, text, units (int16 list), split`, plus meta.json),
 so tests of later stages need not synthesise speech. EN and FR sentence i of one story are
 aligned (same index); their units differ (random, FR ids drawn from the upper half of the
@@ -30,13 +30,16 @@ def fake_rows(n_stories: int, split: str, n_units: int, seed: int,
                              "voice": f"{lang}+m1", "text": f"{lang} sentence {i} of {sid}",
                              "units": rng.integers(lo, hi, n).astype(np.int16).tolist(),
                              "split": split})
-    rng.shuffle(rows)  # the corpus need not be ordered; stories_from_corpus sorts
     return rows
 
 
 def fake_corpus(path: str | Path, n_train: int = 24, n_heldout: int = 6, n_units: int = 64,
-                seed: int = 0) -> Path:
-    """Write a synthetic corpus dir (DatasetDict train/heldout + meta.json); returns the path."""
+                seed: int = 0, stories_per_shard: int = 10) -> Path:
+    """Write a synthetic corpus dir in slmlab.corpus's layout; returns the path.
+
+    shards/shard-NNNNN/ (one `datasets` dataset each, train stories first, then heldout) and
+    meta.json (tokenizer.vocab_size = n_units, counts.shards), so `load_corpus` reads it.
+    """
     import datasets
 
     datasets.disable_progress_bars()
@@ -46,12 +49,18 @@ def fake_corpus(path: str | Path, n_train: int = 24, n_heldout: int = 6, n_units
         "lang": datasets.Value("string"), "voice": datasets.Value("string"),
         "text": datasets.Value("string"), "units": datasets.Sequence(datasets.Value("int16")),
         "split": datasets.Value("string")})
-    dd = datasets.DatasetDict({
-        split: datasets.Dataset.from_list(fake_rows(n, split, n_units, seed + k), features=features)
-        for k, (split, n) in enumerate((("train", n_train), ("heldout", n_heldout)))})
-    dd.save_to_disk(str(path))
+    rows = (fake_rows(n_train, "train", n_units, seed)
+            + fake_rows(n_heldout, "heldout", n_units, seed + 1))
+    story_ids = list(dict.fromkeys(r["story_id"] for r in rows))
+    shard_of = {sid: i // stories_per_shard for i, sid in enumerate(story_ids)}
+    n_shards = max(shard_of.values()) + 1
+    for k in range(n_shards):
+        shard_rows = [r for r in rows if shard_of[r["story_id"]] == k]
+        datasets.Dataset.from_list(shard_rows, features=features).save_to_disk(
+            str(path / "shards" / f"shard-{k:05d}"))
     meta = {"tokenizer": {"kind": "fake", "name": "fake-units", "frame_rate": 12.5,
                           "vocab_size": n_units, "checksum": f"fake-{seed}", "path": ""},
-            "config": {"n_train": n_train, "n_heldout": n_heldout, "seed": seed}}
+            "config": {"n_train": n_train, "n_heldout": n_heldout, "seed": seed},
+            "counts": {"shards": n_shards}}
     (path / "meta.json").write_text(json.dumps(meta, indent=1))
     return path

@@ -40,17 +40,20 @@ def test_stories_grouped_in_order(corpus, stories):
     ds, meta = corpus
     assert corpus_vocab(meta) == VOCAB
     assert len(stories) == 40 and len(stories_from_corpus(ds, "heldout")) == 5
-    rows = {(r["story_id"], r["lang"], r["sentence_idx"]): r["units"] for r in ds["train"]}
+    rows = {(r["story_id"], r["lang"], r["sentence_idx"]): r["units"] for r in ds
+            if r["split"] == "train"}
     for st in stories[:5]:
         assert set(st.sentences) == {"en", "fr"}
         for lang, sents in st.sentences.items():
             for i, units in enumerate(sents):
                 assert units.tolist() == rows[(st.story_id, lang, i)]
-    # a single Dataset with a split column works the same as the DatasetDict
+    # a DatasetDict keyed by split works the same as one Dataset with a split column
     import datasets
-    flat = datasets.concatenate_datasets([ds["train"], ds["heldout"]])
-    again = stories_from_corpus(flat, "heldout")
+
+    dd = datasets.DatasetDict({"heldout": ds.filter(lambda r: r["split"] == "heldout")})
+    again = stories_from_corpus(dd, "heldout")
     assert [s.story_id for s in again] == [s.story_id for s in stories_from_corpus(ds, "heldout")]
+    assert stories_from_corpus(dd, "train") == []
 
 
 @pytest.mark.parametrize("mode", ["interleave", "alternate", "spans", "mixed", "mono"])
