@@ -238,6 +238,9 @@ class Trainer:
         self._build()
 
     def _build(self) -> None:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights" / "Writing model shards" bars
         cfg = self.cfg
         seed_everything(cfg.seed)
         self.model = initial_model(cfg, self.vocab, self.resume_from)
@@ -323,9 +326,6 @@ class Trainer:
             opt_state = get_optimizer_state_dict(self.model, self.opt, options=opts)
         path = self.cfg.out / ck.step_dir_name(self.step)
         if self.d.main:
-            from transformers.utils import logging as hf_logging
-
-            hf_logging.disable_progress_bar()  # "Writing model shards" bars on every save
             trainer_state = {"optimizer": opt_state, "scheduler": self.sched.state_dict(),
                              "rng": ck.rng_state()}
             path = ck.save_checkpoint(self.cfg.out, self.step, self.model, self.info(extra),

@@ -156,3 +156,26 @@ def test_init_from_text_lm_and_cli(corpus, tmp_path):
     assert info["config"]["sequence"]["p"] == 0.3
     assert main(["train", "--corpus", str(corpus), "--out", str(out), "--steps", "2",
                  "--p", "2"]) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fsdp", ["off", "on"])
+def test_torchrun_two_processes_match_one(corpus, tmp_path, fsdp):
+    """DDP / FSDP2 on CPU (gloo): 2 ranks x batch 1 == 1 process x batch 2, with a resume."""
+    import subprocess
+    import sys
+
+    args = ["--corpus", str(corpus), "--steps", "3", "--context", "24", "--log-every", "1",
+            "--device", "cpu", "--warmup", "2"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    dist = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+            "-m", "slmlab.train_cli", *args, "--batch-size", "1", "--fsdp", fsdp,
+            "--out", str(tmp_path / "dist")]
+    subprocess.run(dist + ["--stop-after", "2"], check=True, env=env, capture_output=True)
+    subprocess.run(dist, check=True, env=env, capture_output=True)
+    train(TrainConfig(corpus=corpus, out=tmp_path / "one", steps=3, batch_size=2, log_every=1,
+                      sequence=SEQ, warmup=2, device="cpu"))
+    a, b = losses(tmp_path / "one"), losses(tmp_path / "dist")
+    assert sorted(b) == [1, 2, 3]
+    for step in a:
+        assert b[step] == pytest.approx(a[step], abs=1e-4)
