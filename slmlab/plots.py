@@ -171,3 +171,25 @@ def projection_figure(coords: np.ndarray, labels: Sequence[str], texts: Sequence
                                  marker=dict(size=7, color=LANG_COLORS.get(lang))))
     fig.update_layout(title=title, xaxis_title="dim 1", yaxis_title="dim 2", legend_title="language")
     return fig
+
+
+def sweep_figure(tasks_by_p: Mapping[float, Mapping[str, Mapping[str, Any]]],
+                 keys: Sequence[str] | None = None, title: str = "accuracy vs. p (French share)"
+                 ) -> go.Figure:
+    """Lines over p: one per task:condition (default: the cloze ones), CI error bars.
+
+    `tasks_by_p` = {p: evaluate `tasks` dict of the arm trained with that p}."""
+    ps = sorted(tasks_by_p)
+    first = tasks_by_p[ps[0]]
+    keys = list(keys or [k for k in first if k.startswith(("story:", "topic:"))] or first)
+    fig = go.Figure()
+    for k in keys:
+        acc = np.array([tasks_by_p[p][k]["acc"] for p in ps])
+        lo = np.array([tasks_by_p[p][k]["ci"][0] for p in ps])
+        hi = np.array([tasks_by_p[p][k]["ci"][1] for p in ps])
+        fig.add_trace(go.Scatter(x=ps, y=100 * acc, mode="lines+markers", name=k,
+                                 error_y=dict(type="data", symmetric=False, array=100 * (hi - acc),
+                                              arrayminus=100 * (acc - lo))))
+    fig.update_layout(title=title, xaxis_title="p (probability of French)",
+                      yaxis_title="accuracy (%)", legend_title="task:condition")
+    return fig

@@ -1,0 +1,300 @@
+"""`slmlab experiment`: the paper's comparison at matched token budgets, evaluated end to end.
+
+Per seed, one English-only stage-1 run is trained (the recipe's first share of the budget),
+then every arm continues from that same checkpoint with the remaining share (stages 2 + 3 of
+the recipe, so all arms see the same number of tokens; `slmlab.stages.ARMS`):
+en-only, fr-only, mixed (EN+FR, no interleaving), interleave, interleave+finetune (the
+paper's method: interleaving, then bilingual fine-tuning). `--sweep-p` adds
+interleave+finetune arms at other French probabilities p.
+
+Every final checkpoint is evaluated (cloze + minimal pairs, slmlab.evaluate) and probed
+(alignment gap and retrieval per layer, slmlab.probe). Written to --out:
+`results.json` (per seed and pooled over seeds), `results.md` (tables), `accuracy.html`,
+`alignment.html`, `losses.html`, `sweep_p.html` (with --sweep-p), PNGs when kaleido exists.
+Training runs resume: re-running a killed experiment continues where it stopped.
+
+Pooling over seeds: the items are the same for every seed, so each item's outcome is averaged
+over seeds and the accuracy's CI bootstraps items of that average; `sd` is the spread of the
+per-seed accuracies (seed variance, which the item CI does not include).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from slmlab.config import ConfigError, check_positive, check_range, to_dict
+
+DEFAULT_ARMS = ("en-only", "mixed", "interleave", "interleave+finetune")
+METHOD_ARM = "interleave+finetune"
+
+
+@dataclass
+class ExperimentConfig:
+    """Arms x seeds at one total token budget per seed (stage 1 + arm)."""
+
+    corpus: str | Path  # corpus dir (its eval/ is the eval set unless eval_dir is given)
+    out: str | Path  # experiment dir: seed<N>/{stage1,arms,sweep}/, results.*
+    budget_tokens: int  # tokens per seed: stage 1 share + each arm's (matched) share
+    preset: str = "tiny"  # model preset
+    seeds: tuple[int, ...] = (0,)  # one stage-1 run and one run per arm for each seed
+    arms: tuple[str, ...] = DEFAULT_ARMS  # names from slmlab.stages.ARMS
+    sweep_p: tuple[float, ...] = ()  # extra interleave+finetune arms at these p
+    p: float = 0.5  # probability of French in the arms (the paper: 0.5)
+    ratios: tuple[float, float, float] = (50, 20, 15)  # stage 1 : stage 2 : stage 3 budgets
+    context: int = 1024  # training window length
+    eval_dir: str | Path | None = None  # default <corpus>/eval
+    eval_limit: int | None = None  # first N items per condition (None = all)
+    probe_limit: int = 500  # aligned sentence pairs probed
+    train: dict = field(default_factory=dict)  # other TrainConfig fields (batch_size, lr, ...)
+    progress: bool = False  # progress bars
+
+    def __post_init__(self) -> None:
+        from slmlab.stages import ARMS
+
+        self.corpus, self.out = Path(self.corpus), Path(self.out)
+        check_positive("budget_tokens", self.budget_tokens)
+        self.seeds, self.arms = tuple(int(s) for s in self.seeds), tuple(self.arms)
+        self.sweep_p, self.ratios = tuple(float(p) for p in self.sweep_p), tuple(self.ratios)
+        if not self.seeds:
+            raise ConfigError("seeds: give at least one seed")
+        if not (self.arms or self.sweep_p):
+            raise ConfigError("arms: give at least one arm (or --sweep-p)")
+        for arm in self.arms:
+            if arm not in ARMS:
+                raise ConfigError(f"arms must be among {', '.join(ARMS)}; got {arm!r}")
+        for p in (self.p, *self.sweep_p):
+            check_range("p", p, 0.0, 1.0)
+        if len(self.ratios) != 3 or min(self.ratios) <= 0:
+            raise ConfigError(f"ratios must be three positive numbers; got {self.ratios!r}")
+        self.eval_dir = Path(self.eval_dir) if self.eval_dir else self.corpus / "eval"
+        if not self.eval_dir.is_dir():
+            raise ConfigError(f"eval_dir: {self.eval_dir} not found; build the corpus with its "
+                              "eval set (slmlab corpus) or pass --eval DIR")
+
+
+def arm_label(arm: str, p: float | None = None) -> str:
+    return arm if p is None else f"{arm} p={p:g}"
+
+
+# ----------------------------------------------------------------------------- running
+
+
+def train_seed(cfg: ExperimentConfig, seed: int) -> dict[str, tuple[Path, int]]:
+    """Stage 1 and every arm for one seed: {label: (final checkpoint dir, tokens trained)}.
+
+    An arm's tokens sum its phases (each phase rounds its budget up to whole steps)."""
+    from slmlab.stages import Recipe
+
+    root = cfg.out / f"seed{seed}"
+    recipe = Recipe(corpus=cfg.corpus, out=root, preset=cfg.preset, total_tokens=cfg.budget_tokens,
+                    ratios=cfg.ratios, p=cfg.p, context=cfg.context, seed=seed,
+                    train={"progress": cfg.progress, **cfg.train})
+    c1 = recipe.configs()["1"]
+    runs = {"stage1": _train_phases([c1])}
+    for arm in cfg.arms:
+        runs[arm] = _train_phases(_arm(c1, arm, root / "arms", cfg.p, cfg))
+    for p in cfg.sweep_p:
+        runs[arm_label(METHOD_ARM, p)] = _train_phases(_arm(c1, METHOD_ARM,
+                                                            root / "sweep" / f"p{p:g}", p, cfg))
+    return runs
+
+
+def _arm(c1: Any, arm: str, root: Path, p: float, cfg: ExperimentConfig) -> list:
+    from slmlab.stages import arm_configs
+
+    return arm_configs(c1, arm, root, p=p, ratios=cfg.ratios)
+
+
+def _train_phases(configs: list) -> tuple[Path, int]:
+    from slmlab.model import read_info
+    from slmlab.train import train
+
+    tokens, path = 0, None
+    for c in configs:
+        path = train(c)
+        tokens += int(read_info(path).get("tokens_seen") or 0)
+    return Path(path), tokens
+
+
+def assess(ckpt: Path, cfg: ExperimentConfig) -> dict:
+    """Evaluation (with per-item outcomes) and alignment per layer of one checkpoint."""
+    from slmlab.evaluate import evaluate_checkpoint, load_eval
+    from slmlab.probe import probe_checkpoint
+
+    es = load_eval(cfg.eval_dir, cfg.eval_limit)
+    ev = evaluate_checkpoint(ckpt, es, out=Path(ckpt) / "eval_results.json", keep_outcomes=True,
+                             progress=cfg.progress)
+    res = {"ckpt": str(ckpt), "tasks": ev["tasks"]}
+    if len(es.aligned) >= 2:
+        res["alignment"] = probe_checkpoint(ckpt, es, limit=cfg.probe_limit,
+                                            progress=cfg.progress)["layers"]
+    return res
+
+
+def pool_seeds(per_seed: dict[int, dict]) -> dict:
+    """{seed: assess() result} -> pooled {tasks: {key: {acc, ci, n, sd, acc_sum}}, alignment}."""
+    from slmlab.evaluate import summarize
+
+    seeds = sorted(per_seed)
+    first = per_seed[seeds[0]]
+    tasks = {}
+    for key in first["tasks"]:
+        rows = [per_seed[s]["tasks"][key] for s in seeds]
+        outcomes = np.mean([r["outcomes"] for r in rows], axis=0)  # [N] averaged over seeds
+        accs = [r["acc"] for r in rows]
+        tasks[key] = {**summarize(outcomes), "sd": float(np.std(accs)),
+                      "acc_sum": float(np.mean([r["acc_sum"] for r in rows])),
+                      "per_seed": accs}
+    pooled: dict[str, Any] = {"tasks": tasks}
+    if "alignment" in first:
+        layers = []
+        for i, row in enumerate(first["alignment"]):
+            vals = {k: [per_seed[s]["alignment"][i][k] for s in seeds] for k in row if k != "layer"}
+            entry = {"layer": row["layer"], **{k: float(np.mean(v)) for k, v in vals.items()}}
+            entry["gap_lo"], entry["gap_hi"] = float(min(vals["gap"])), float(max(vals["gap"]))
+            layers.append(entry)
+        pooled["alignment"] = layers
+    return pooled
+
+
+def run_experiment(cfg: ExperimentConfig) -> dict:
+    """Train, evaluate and probe every arm for every seed; write results and figures."""
+    per_arm: dict[str, dict[int, dict]] = {}
+    for seed in cfg.seeds:
+        for label, (ckpt, tokens) in train_seed(cfg, seed).items():
+            print(f"experiment: evaluating {label} (seed {seed})", flush=True)
+            per_arm.setdefault(label, {})[seed] = {**assess(ckpt, cfg), "tokens": tokens}
+    results = {"config": to_dict(cfg), "arms": {}}
+    for label, per_seed in per_arm.items():
+        pooled = pool_seeds(per_seed)
+        for r in per_seed.values():  # outcomes live in the pooled numbers, not in the file
+            for t in r["tasks"].values():
+                t.pop("outcomes", None)
+        results["arms"][label] = {"pooled": pooled, "seeds": {str(s): r for s, r in per_seed.items()}}
+    write_outputs(results, cfg)
+    return results
+
+
+# ----------------------------------------------------------------------------- reporting
+
+
+def _cell(t: dict) -> str:
+    s = f"{100 * t['acc']:.1f} [{100 * t['ci'][0]:.1f}, {100 * t['ci'][1]:.1f}]"
+    return s + (f" ±{100 * t['sd']:.1f}" if t.get("sd") else "")
+
+
+def markdown(results: dict) -> str:
+    """Tables: accuracy (pooled, then per seed), alignment summary, gap per layer."""
+    arms = results["arms"]
+    names = list(arms)
+    keys = list(next(iter(arms.values()))["pooled"]["tasks"])
+    seeds = list(next(iter(arms.values()))["seeds"])
+    head = "| task:condition | " + " | ".join(names) + " |\n|---|" + "---:|" * len(names)
+    out = [f"# Experiment: {results['config']['preset']}, {results['config']['budget_tokens']:,} "
+           f"tokens per seed, seeds {', '.join(seeds)}", "",
+           "## Accuracy (%), mean over seeds [95% bootstrap CI over items] ±sd over seeds", "", head]
+    out += [f"| {k} | " + " | ".join(_cell(arms[a]["pooled"]["tasks"][k]) for a in names) + " |"
+            for k in keys]
+    out.append("| tokens trained (after stage 1; stage1 = the shared start) | " + " | ".join(
+        f"{int(np.mean([arms[a]['seeds'][s].get('tokens', 0) for s in seeds])):,}" for a in names)
+        + " |")
+    for s in seeds:
+        out += ["", f"## Accuracy (%), seed {s}", "", head]
+        out += [f"| {k} | " + " | ".join(f"{100 * arms[a]['seeds'][s]['tasks'][k]['acc']:.1f}"
+                                         for a in names) + " |" for k in keys]
+    if all("alignment" in arms[a]["pooled"] for a in names):
+        out += ["", "## Cross-lingual alignment (mean over seeds)", "",
+                "| arm | best layer | gap (best) | gap (mean over layers) | cos pairs (best) | "
+                "EN->FR (best) | FR->EN (best) |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for a in names:
+            lay = arms[a]["pooled"]["alignment"]
+            b = max(lay, key=lambda r: r["gap"])
+            out.append(f"| {a} | {b['layer']} | {b['gap']:.3f} | {np.mean([r['gap'] for r in lay]):.3f}"
+                       f" | {b['cos_pairs']:.3f} | {100 * b['retrieval_en_fr']:.1f} | "
+                       f"{100 * b['retrieval_fr_en']:.1f} |")
+        out += ["", "## Alignment gap per layer", "", "| layer | " + " | ".join(names) + " |",
+                "|---:|" + "---:|" * len(names)]
+        n_layers = len(arms[names[0]]["pooled"]["alignment"])
+        out += [f"| {i} | " + " | ".join(f"{arms[a]['pooled']['alignment'][i]['gap']:.3f}"
+                                        for a in names) + " |" for i in range(n_layers)]
+    return "\n".join(out) + "\n"
+
+
+def write_outputs(results: dict, cfg: ExperimentConfig) -> None:
+    from slmlab import plots
+
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    (out / "results.md").write_text(markdown(results))
+    arms = results["arms"]
+    figs = {"accuracy": plots.accuracy_figure({a: r["pooled"]["tasks"] for a, r in arms.items()})}
+    if all("alignment" in r["pooled"] for r in arms.values()):
+        figs["alignment"] = plots.alignment_figure({a: r["pooled"]["alignment"] for a, r in arms.items()})
+    figs["losses"] = plots.loss_figure(_metrics_files(out / f"seed{cfg.seeds[0]}"),
+                                       title=f"training loss (seed {cfg.seeds[0]})")
+    if cfg.sweep_p:
+        figs["sweep_p"] = plots.sweep_figure({p: arms[arm_label(METHOD_ARM, p)]["pooled"]["tasks"]
+                                              for p in cfg.sweep_p})
+    for name, fig in figs.items():
+        plots.save_html(fig, out / f"{name}.html", offline=True)
+        plots.save_png(fig, out / f"{name}.png")
+
+
+def _metrics_files(root: Path) -> dict[str, Path]:
+    """{run name: metrics.jsonl} under one seed's dir, stage 1 first."""
+    files = sorted(root.rglob("metrics.jsonl"), key=lambda p: (p.parent.name != "stage1", str(p)))
+    return {str(p.parent.relative_to(root)): p for p in files}
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def add_cli(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("experiment", help="train arms at matched budgets, evaluate, table + plots",
+                       description=__doc__.split("\n\n")[1])
+    p.add_argument("--corpus", required=True, help="corpus dir (with eval/)")
+    p.add_argument("--out", required=True, help="experiment dir")
+    p.add_argument("--preset", default="tiny", help="tiny | small | 360m | 1b")
+    p.add_argument("--budget-tokens", type=float, required=True,
+                   help="tokens per seed (stage 1 + one arm), e.g. 2e7")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--arms", nargs="+", default=list(DEFAULT_ARMS),
+                   help="en-only fr-only mixed interleave interleave+finetune")
+    p.add_argument("--sweep-p", type=float, nargs="*", default=[],
+                   help="also train interleave+finetune at these French probabilities")
+    p.add_argument("--p", type=float, default=0.5, help="French probability of the arms")
+    p.add_argument("--ratios", default="50,20,15", help="stage 1,2,3 budget ratios")
+    p.add_argument("--context", type=int, default=1024, help="training window")
+    p.add_argument("--batch-size", type=int, default=8, help="windows per micro-batch")
+    p.add_argument("--grad-accum", type=int, default=1)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup", type=int, default=100)
+    p.add_argument("--log-every", type=int, default=50)
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--eval", default=None, help="eval dir (default <corpus>/eval)")
+    p.add_argument("--eval-limit", type=int, default=None, help="items per condition")
+    p.add_argument("--probe-limit", type=int, default=500, help="aligned pairs probed")
+    p.add_argument("--progress", action="store_true")
+    p.set_defaults(func=_run_cli)
+
+
+def _run_cli(args: argparse.Namespace) -> int:
+    train = dict(batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
+                 warmup=args.warmup, log_every=args.log_every, device=args.device)
+    cfg = ExperimentConfig(corpus=args.corpus, out=args.out, budget_tokens=int(args.budget_tokens),
+                           preset=args.preset, seeds=tuple(args.seeds), arms=tuple(args.arms),
+                           sweep_p=tuple(args.sweep_p), p=args.p,
+                           ratios=tuple(float(r) for r in args.ratios.split(",")),
+                           context=args.context, eval_dir=args.eval, eval_limit=args.eval_limit,
+                           probe_limit=args.probe_limit, train=train, progress=args.progress)
+    results = run_experiment(cfg)
+    print(markdown(results))
+    print(f"results: {Path(cfg.out) / 'results.md'}")
+    return 0
