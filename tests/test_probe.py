@@ -112,3 +112,21 @@ def test_probe_checkpoint_writes_json_and_figures(tmp_path):
     assert (tmp_path / f"map_layer{res['map_layer']}_pca.html").exists()
     emb = probe.embed_units(tiny_llama(), [1, 2, 3], bos=N_UNITS, layer=2)
     assert emb.shape == (32,)
+
+
+def test_plot_helpers_shapes(tmp_path):
+    acc = plots.accuracy_figure({"a": {"story:en-en": {"acc": 0.6, "ci": [0.5, 0.7]}},
+                                 "b": {"story:en-en": {"acc": 0.4, "ci": [0.3, 0.5]}}})
+    assert [t.name for t in acc.data] == ["a", "b"]
+    assert acc.data[0].error_y.array[0] == pytest.approx(10.0)
+    (tmp_path / "m.jsonl").write_text('{"step": 1, "loss": 3.0, "tokens": 10}\n'
+                                      '{"step": 1, "heldout_loss": 3.1}\n'
+                                      '{"step": 2, "loss": 2.5, "tokens": 20}\n')
+    loss = plots.loss_figure({"stage1": tmp_path / "m.jsonl"})
+    assert list(loss.data[0].x) == [10, 20] and list(loss.data[0].y) == [3.0, 2.5]
+    units = plots.units_figure([1, 2, 3, 4], langs=["en", "en", "fr", "fr"])
+    assert [t.name for t in units.data] == ["en", "fr"] and units.data[1].x[0] == pytest.approx(0.16)
+    spec = plots.spectrogram_figure(np.zeros(24000, np.float32) + 0.1)
+    assert spec.data[0].z.shape[0] == 513
+    path = plots.save_html(units, tmp_path / "u.html", offline=True)
+    assert path.exists() and (tmp_path / "plotly.min.js").exists()
