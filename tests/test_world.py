@@ -182,7 +182,7 @@ def test_distinct_plans_give_distinct_stories():
 
 
 @pytest.mark.parametrize("bad", ["Lily a trouvé une petit balle.", "Tom avait un balle rouge.",
-                                 "Tom avait une balle rouges.", "Emma a vu un oiseau près de le banc."])
+                                 "Tom avait un ballon verte.", "Emma a vu un oiseau près de le banc."])
 def test_french_checks_catch_errors(fr_sentences, bad):
     check = (test_french_article_and_adjective_agreement if "près" not in bad
              else test_french_elision_and_contractions)
