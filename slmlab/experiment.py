@@ -278,6 +278,9 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--compile", default="auto", help="torch.compile: auto (on GPU) | on | off")
+    p.add_argument("--save-every", type=int, default=0,
+                   help="checkpoint every N steps (so a killed experiment resumes mid-run)")
     p.add_argument("--eval", default=None, help="eval dir (default <corpus>/eval)")
     p.add_argument("--eval-limit", type=int, default=None, help="items per condition")
     p.add_argument("--probe-limit", type=int, default=500, help="aligned pairs probed")
@@ -287,7 +290,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
 
 def _run_cli(args: argparse.Namespace) -> int:
     train = dict(batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
-                 warmup=args.warmup, log_every=args.log_every, device=args.device)
+                 warmup=args.warmup, log_every=args.log_every, device=args.device,
+                 compile=args.compile, save_every=args.save_every)
     cfg = ExperimentConfig(corpus=args.corpus, out=args.out, budget_tokens=int(args.budget_tokens),
                            preset=args.preset, seeds=tuple(args.seeds), arms=tuple(args.arms),
                            sweep_p=tuple(args.sweep_p), p=args.p,
