@@ -1,0 +1,602 @@
+"""The corpus: stories -> speech per sentence -> units -> a Hugging Face dataset on disk.
+
+Layout of a corpus directory (`build_corpus(cfg)` returns it):
+    build_config.json     the settings that decide the content (a resumed build must match)
+    tokenizer/            the built-in tokenizer, trained on this corpus's own audio if needed
+    shards/shard-00012/   one `datasets` dataset per shard of `shard_size` stories (train first,
+                          then heldout); written to a tmp dir and renamed, so a shard that
+                          exists is complete and is never redone
+    samples/*.wav         a few synthesized sentences to listen to (raw audio is not kept)
+    eval/                 cloze.jsonl, pairs.jsonl, aligned.jsonl (slmlab.corpus_eval)
+    meta.json             tokenizer, config, counts, hours; written last: marks the corpus done
+
+Rows: `story_id, sentence_idx, lang, voice, text, units (int16 list), split`; for each story,
+sentence by sentence, EN then FR. Work is spread over CPU processes (each with its own espeak-ng
+engine and tokenizer, one torch thread); with Mimi on GPUs, CPU processes synthesize and one
+process per GPU encodes in batches (`Tokenizer.encode_list`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing as mp
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from slmlab import config as C
+from slmlab.constants import LANGS, SAMPLE_RATE
+
+SHARD_FMT = "shard-{:05d}"
+META_FILE = "meta.json"
+BUILD_CONFIG_FILE = "build_config.json"
+SAMPLE_VOICE_SPLIT = {"train": "train", "heldout": "test"}  # held-out stories: held-out voices
+
+
+class CorpusError(ValueError):
+    """A corpus directory that cannot be used as asked; the message says what to do."""
+
+
+@dataclass
+class CorpusConfig:
+    out: str = "runs/corpus"  # corpus directory (created; an unfinished one is resumed)
+    n_stories: int = 1500  # train stories
+    heldout_fraction: float = 0.1  # held-out stories, as a fraction of n_stories (0 to 0.5)
+    langs: tuple[str, ...] = LANGS  # languages to synthesize (a subset of LANGS)
+    tokenizer: str = "builtin"  # 'builtin' (trained on this corpus if absent), a path, or 'mimi'
+    workers: int = 0  # CPU processes (0: one per core)
+    shard_size: int = 50  # stories per shard (the unit of parallel work and of resuming)
+    keep_audio_sample: int = 8  # sentences kept as wavs under samples/ (0: none)
+    seed: int = 0  # stories, voices, tokenizer training
+    device: str = "auto"  # 'auto' (GPUs for Mimi when present), 'cpu', or 'cuda' (all GPUs)
+    eval_items: int = 1000  # benchmark items per kind in eval/ (0: no eval set)
+    aligned_pairs: int = 300  # held-out EN/FR sentence pairs in eval/aligned.jsonl
+    tokenizer_sentences: int = 400  # built-in only: sentences of corpus audio to train it on
+    n_units: int = 2048  # built-in only: number of units
+    frame_rate: float = 12.5  # built-in only: unit frames per second
+    progress: bool = True  # tqdm bars (only shown on a terminal)
+
+    def __post_init__(self):
+        C.check_positive("n_stories", self.n_stories)
+        C.check_range("heldout_fraction", self.heldout_fraction, 0.0, 0.5)
+        self.langs = tuple(self.langs)
+        if not self.langs:
+            raise C.ConfigError(f"langs must name at least one of {', '.join(LANGS)}")
+        for lang in self.langs:
+            C.check_choice("langs", lang, LANGS)
+        C.check_positive("workers", self.workers, allow_zero=True)
+        C.check_positive("shard_size", self.shard_size)
+        C.check_positive("keep_audio_sample", self.keep_audio_sample, allow_zero=True)
+        C.check_positive("eval_items", self.eval_items, allow_zero=True)
+        C.check_positive("aligned_pairs", self.aligned_pairs, allow_zero=True)
+        C.check_positive("tokenizer_sentences", self.tokenizer_sentences)
+        C.check_positive("n_units", self.n_units)
+        C.check_positive("frame_rate", self.frame_rate)
+        C.check_choice("device", self.device, ("auto", "cpu", "cuda"))
+        if not str(self.tokenizer).strip():
+            raise C.ConfigError("tokenizer must be 'builtin', 'mimi' or a path; got ''")
+
+    @property
+    def n_heldout(self) -> int:
+        return int(round(self.n_stories * self.heldout_fraction))
+
+    def content_key(self) -> dict:
+        """The fields that decide what the corpus holds (not how fast it is built)."""
+        keep = ("n_stories", "heldout_fraction", "langs", "tokenizer", "shard_size", "seed",
+                "n_units", "frame_rate", "tokenizer_sentences")
+        data = C.to_dict(self)
+        return {k: data[k] for k in keep}
+
+
+# ---------------------------------------------------------------------------------------------
+# per-process state: each worker owns one espeak-ng engine (inside slmlab.speech) and tokenizer
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(tokenizer_path: str | None, device: str = "cpu") -> None:
+    import torch
+
+    torch.set_num_threads(1)  # processes, not threads, use the cores
+    # the tokenizer loads on first use, not here: a Pool whose initializer raises respawns
+    # workers forever (a hang), while an error inside a task reaches the main process
+    _WORKER.update(tok=None, tok_path=tokenizer_path, device=device)
+
+
+def worker_tokenizer():
+    """This process's tokenizer (loaded once)."""
+    if _WORKER.get("tok") is None:
+        _WORKER["tok"] = _load_tok(_WORKER["tok_path"], _WORKER.get("device", "cpu"))
+    return _WORKER["tok"]
+
+
+def _load_tok(path: str, device: str | None = None):
+    from slmlab.tokenizers.base import load_tokenizer
+
+    return load_tokenizer(path, device=device)
+
+
+def sentence_jobs(story, langs: Sequence[str]) -> list[dict]:
+    """Rows to make for one story, sentence by sentence, each language in `langs` order."""
+    from slmlab.speech import voice_for_story
+
+    split = story.split
+    voices = {lang: voice_for_story(story.story_id, lang, SAMPLE_VOICE_SPLIT.get(split, "train"))
+              for lang in langs}
+    n = len(story.sentences[langs[0]])
+    return [{"story_id": story.story_id, "sentence_idx": i, "lang": lang,
+             "voice": voices[lang].name, "text": story.sentences[lang][i], "split": split}
+            for i in range(n) for lang in langs]
+
+
+def synthesize_rows(rows: list[dict]) -> list[np.ndarray]:
+    """float32 [T] at 24 kHz for each row's text in its voice."""
+    from slmlab.speech import synthesize, voice_by_name
+
+    return [synthesize(r["text"], voice_by_name(r["voice"])) for r in rows]
+
+
+def encode_wavs(tok, wavs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Units (int16 [F]) per waveform: batched when the tokenizer can pad (Mimi), else one by one."""
+    if hasattr(tok, "encode_list"):
+        return [np.asarray(u, np.int16) for u in tok.encode_list(list(wavs))]
+    return [np.asarray(tok.encode_np(w), np.int16) for w in wavs]
+
+
+def _shard_rows(stories, langs) -> list[dict]:
+    return [row for story in stories for row in sentence_jobs(story, langs)]
+
+
+def _synth_shard(task: dict) -> tuple[dict, list[np.ndarray]]:
+    """Worker: synthesize one shard; audio travels back as int16 (half the bytes of float32)."""
+    rows = _shard_rows(task["stories"], task["langs"])
+    wavs = synthesize_rows(rows)
+    return task, [np.clip(w * 32767.0, -32768, 32767).astype(np.int16) for w in wavs]
+
+
+def _make_shard(task: dict) -> dict:
+    """Worker: synthesize and tokenize one shard with this process's tokenizer, then write it."""
+    rows = _shard_rows(task["stories"], task["langs"])
+    wavs = synthesize_rows(rows)
+    units = encode_wavs(worker_tokenizer(), wavs)
+    return write_shard(Path(task["out"]), task["index"], rows, wavs, units, task["keep"])
+
+
+def write_shard(out: Path, index: int, rows: list[dict], wavs: Sequence[np.ndarray],
+                units: Sequence[np.ndarray], keep: int) -> dict:
+    """Write shard `index` atomically (tmp dir, then rename) plus its sample wavs; its stats."""
+    import datasets
+
+    final = out / "shards" / SHARD_FMT.format(index)
+    tmp = out / "shards" / f".tmp-{SHARD_FMT.format(index)}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    columns = {k: [r[k] for r in rows] for k in
+               ("story_id", "sentence_idx", "lang", "voice", "text", "split")}
+    columns["units"] = [u.astype(np.int16) for u in units]
+    ds = datasets.Dataset.from_dict(columns, features=features())
+    was_on = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()  # one bar per shard would flood the log
+    try:
+        ds.save_to_disk(str(tmp))
+    finally:
+        if was_on:
+            datasets.enable_progress_bars()
+    n_samples = sum(len(w) for w in wavs)
+    stats = {"index": index, "rows": len(rows), "frames": int(sum(len(u) for u in units)),
+             "audio_seconds": n_samples / SAMPLE_RATE,
+             "stories": len({r["story_id"] for r in rows})}
+    (tmp / "shard.json").write_text(json.dumps(stats))
+    if keep:
+        _save_samples(out / "samples", rows[:keep], wavs[:keep])
+    os.rename(tmp, final)  # atomic on one filesystem: a shard dir exists only when complete
+    return stats
+
+
+def _save_samples(directory: Path, rows: list[dict], wavs: Sequence[np.ndarray]) -> None:
+    import soundfile as sf
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for r, w in zip(rows, wavs):
+        w = w.astype(np.float32) / 32767.0 if w.dtype == np.int16 else w
+        sf.write(directory / f"{r['story_id']}-{r['sentence_idx']:02d}-{r['lang']}.wav", w,
+                 SAMPLE_RATE)
+
+
+def features():
+    import datasets
+
+    return datasets.Features({
+        "story_id": datasets.Value("string"), "sentence_idx": datasets.Value("int32"),
+        "lang": datasets.Value("string"), "voice": datasets.Value("string"),
+        "text": datasets.Value("string"), "units": datasets.Sequence(datasets.Value("int16")),
+        "split": datasets.Value("string")})
+
+
+# ---------------------------------------------------------------------------------------------
+def world(name: str):
+    """`slmlab.world.<name>` (the package's public API)."""
+    import slmlab.world as W
+
+    if not hasattr(W, name):  # while slmlab.world/__init__ does not re-export it yet
+        import slmlab.world.stories as S
+
+        return getattr(S, name)
+    return getattr(W, name)
+
+
+def make_stories(cfg: CorpusConfig) -> list:
+    """Train stories then held-out stories (deterministic in cfg.seed)."""
+    generate_stories = world("generate_stories")
+    stories = list(generate_stories(cfg.n_stories, seed=cfg.seed, split="train"))
+    if cfg.n_heldout:
+        stories += list(generate_stories(cfg.n_heldout, seed=cfg.seed, split="heldout"))
+    return stories
+
+
+def ensure_tokenizer(cfg: CorpusConfig, out: Path, stories: list, progress: bool = False):
+    """(tokenizer path, tokenizer): the given one, or the built-in trained on corpus audio."""
+    if cfg.tokenizer != "builtin":
+        return str(cfg.tokenizer), _load_tok(str(cfg.tokenizer), device="cpu")
+    tdir = out / "tokenizer"
+    if (tdir / "tokenizer.json").exists():
+        return str(tdir), _load_tok(str(tdir))
+    from slmlab.tokenizers.units import train_builtin
+
+    rows = tokenizer_training_rows(cfg, stories)
+    wavs = _parallel_synth(rows, cfg)
+    tok = train_builtin(wavs, n_units=cfg.n_units, frame_rate=cfg.frame_rate, seed=cfg.seed,
+                        progress=progress)
+    tmp = out / ".tmp-tokenizer"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tok.save(tmp)
+    os.rename(tmp, tdir)
+    return str(tdir), tok
+
+
+def tokenizer_training_rows(cfg: CorpusConfig, stories: list) -> list[dict]:
+    """A seeded sample of `tokenizer_sentences` train sentences, all languages alternating."""
+    rng = np.random.default_rng(cfg.seed)
+    train = [s for s in stories if s.split == "train"]
+    order = rng.permutation(len(train))
+    rows: list[dict] = []
+    for i in order:
+        jobs = sentence_jobs(train[i], cfg.langs)
+        pick = rng.integers(0, len(jobs) // len(cfg.langs))  # one sentence, every language
+        rows += [j for j in jobs if j["sentence_idx"] == pick]
+        if len(rows) >= cfg.tokenizer_sentences:
+            break
+    return rows[: max(cfg.tokenizer_sentences, len(cfg.langs))]
+
+
+def _parallel_synth(rows: list[dict], cfg: CorpusConfig) -> list[np.ndarray]:
+    """Synthesize rows over the worker processes (order kept)."""
+    n = n_workers(cfg)
+    chunks = [rows[i:i + 25] for i in range(0, len(rows), 25)]
+    if n == 1 or len(chunks) == 1:
+        return synthesize_rows(rows)
+    with _pool(n, None) as pool:
+        return [w for part in pool.imap(synthesize_rows, chunks) for w in part]
+
+
+def n_workers(cfg: CorpusConfig) -> int:
+    return cfg.workers or os.cpu_count() or 1
+
+
+def _pool(n: int, tokenizer_path: str | None, device: str = "cpu"):
+    # spawn: a fresh interpreter per worker; forking a process that already ran torch ops can
+    # deadlock in its thread pools, and each worker needs its own espeak-ng engine anyway
+    return mp.get_context("spawn").Pool(n, initializer=_init_worker,
+                                        initargs=(tokenizer_path, device))
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="shard", disable=not (enabled and sys.stderr.isatty()))
+
+
+def shard_tasks(cfg: CorpusConfig, out: Path, stories: list) -> list[dict]:
+    """One task per shard of `shard_size` stories; the first shard keeps the audio sample."""
+    return [{"index": k, "stories": stories[i:i + cfg.shard_size], "langs": cfg.langs,
+             "out": str(out), "keep": cfg.keep_audio_sample if k == 0 else 0}
+            for k, i in enumerate(range(0, len(stories), cfg.shard_size))]
+
+
+def pending(tasks: list[dict], out: Path) -> list[dict]:
+    return [t for t in tasks if not (out / "shards" / SHARD_FMT.format(t["index"])).exists()]
+
+
+def encode_devices(cfg: CorpusConfig, tok) -> list[str]:
+    """GPUs that should encode in batches ([] means: encode inside the CPU workers)."""
+    import torch
+
+    if cfg.device == "cpu" or getattr(tok, "kind", "") != "mimi":
+        return []
+    if not torch.cuda.is_available():
+        if cfg.device == "cuda":
+            raise C.ConfigError("device is 'cuda' but no GPU is visible; use device='auto'")
+        return []
+    return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+
+
+def run_cpu_shards(tasks: list[dict], tokenizer_path: str, cfg: CorpusConfig) -> list[dict]:
+    """Each worker synthesizes, tokenizes and writes whole shards."""
+    if not tasks:
+        return []
+    n = min(n_workers(cfg), len(tasks))
+    bar = _progress(len(tasks), "corpus shards", cfg.progress)
+    stats = []
+    if n == 1:  # no pool: simpler tracebacks, no process start-up
+        _init_worker(tokenizer_path)
+        for t in tasks:
+            stats.append(_make_shard(t))
+            bar.update()
+    else:
+        with _pool(n, tokenizer_path) as pool:
+            for s in pool.imap_unordered(_make_shard, tasks):
+                stats.append(s)
+                bar.update()
+    bar.close()
+    return stats
+
+
+def run_device_shards(tasks: list[dict], tokenizer_path: str, cfg: CorpusConfig,
+                      devices: list[str]) -> list[dict]:
+    """One process per device encodes a slice of the shards in batches; CPU workers synthesize.
+
+    With one device the main process does the encoding itself."""
+    if not tasks:
+        return []
+    if len(devices) == 1:
+        return _device_loop(tasks, tokenizer_path, devices[0], n_workers(cfg), None)
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    per = max(1, n_workers(cfg) // len(devices))
+    procs = [ctx.Process(target=_device_loop, args=(tasks[i::len(devices)], tokenizer_path, d,
+                                                    per, queue)) for i, d in enumerate(devices)]
+    for p in procs:
+        p.start()
+    bar = _progress(len(tasks), "corpus shards", cfg.progress)
+    stats = []
+    while len(stats) < len(tasks) and any(p.is_alive() for p in procs) or not queue.empty():
+        try:
+            stats.append(queue.get(timeout=1.0))
+            bar.update()
+        except Exception:  # queue.Empty: poll the processes again
+            continue
+    bar.close()
+    for p in procs:
+        p.join()
+    if len(stats) < len(tasks):
+        raise RuntimeError(f"a device process died ({len(stats)}/{len(tasks)} shards done); "
+                           "rerun the same build to resume")
+    return stats
+
+
+def _device_loop(tasks: list[dict], tokenizer_path: str, device: str, n_synth: int,
+                 queue) -> list[dict]:
+    """Encode `tasks` on `device` while a pool of CPU workers synthesizes the next shards."""
+    tok = _load_tok(tokenizer_path, device=device)
+    stats = []
+    with _pool(max(1, n_synth), None) as pool:
+        for task, wavs16 in pool.imap(_synth_shard, tasks):
+            wavs = [w.astype(np.float32) / 32767.0 for w in wavs16]
+            rows = _shard_rows(task["stories"], task["langs"])
+            s = write_shard(Path(task["out"]), task["index"], rows, wavs16,
+                            encode_wavs(tok, wavs), task["keep"])
+            stats.append(s)
+            if queue is not None:
+                queue.put(s)
+    return stats
+
+
+# ---------------------------------------------------------------------------------------------
+def prepare_dir(cfg: CorpusConfig) -> Path:
+    """Create the corpus dir, or check that an existing one was started with the same settings."""
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    f = out / BUILD_CONFIG_FILE
+    key = cfg.content_key()
+    if f.exists():
+        old = json.loads(f.read_text())
+        diff = sorted(k for k in key if old.get(k) != key[k])
+        if diff:
+            raise CorpusError(f"{out} was started with other settings ({', '.join(diff)}: "
+                              f"{[old.get(k) for k in diff]} vs {[key[k] for k in diff]}); "
+                              "give a new --out or the same settings to resume")
+    else:
+        f.write_text(json.dumps(key, indent=1))
+    (out / "shards").mkdir(exist_ok=True)
+    return out
+
+
+def build_corpus(cfg: CorpusConfig) -> Path:
+    """Build (or resume) the corpus described by `cfg`; returns its directory.
+
+    Steps: stories -> tokenizer (trained on corpus audio if built-in and absent) -> shards
+    (finished ones skipped) -> eval set -> meta.json (written last)."""
+    t0 = time.time()
+    out = prepare_dir(cfg)
+    stories = make_stories(cfg)
+    tok_path, tok = ensure_tokenizer(cfg, out, stories, progress=cfg.progress and sys.stderr.isatty())
+    t_tok = time.time() - t0
+    tasks = shard_tasks(cfg, out, stories)
+    todo = pending(tasks, out)
+    devices = encode_devices(cfg, tok)
+    if devices:
+        run_device_shards(todo, tok_path, cfg, devices)
+    else:
+        run_cpu_shards(todo, tok_path, cfg)
+    t_shards = time.time() - t0 - t_tok
+    eval_counts = None
+    if cfg.eval_items:
+        from slmlab.corpus_eval import build_eval
+
+        eval_counts = build_eval(out / "eval", tok_path, cfg, devices)
+    write_meta(out, cfg, tok, tok_path, len(tasks), eval_counts,
+               timing={"tokenizer_s": round(t_tok, 2), "shards_s": round(t_shards, 2),
+                       "total_s": round(time.time() - t0, 2), "shards_built": len(todo)})
+    return out
+
+
+def shard_dirs(out: Path) -> list[Path]:
+    return sorted(p for p in (Path(out) / "shards").glob("shard-*") if p.is_dir())
+
+
+def _concat(paths: Iterable[Path]):
+    import datasets
+
+    parts = [datasets.load_from_disk(str(p)) for p in paths]
+    if not parts:
+        return datasets.Dataset.from_dict({k: [] for k in features()}, features=features())
+    return datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
+
+
+def write_meta(out: Path, cfg, tok, tok_path: str, n_shards: int, eval_counts: dict | None,
+               timing: dict) -> dict:
+    """Count the shards and write meta.json (the marker of a finished corpus)."""
+    dirs = shard_dirs(out)
+    if len(dirs) != n_shards:
+        raise CorpusError(f"{out}: {len(dirs)} of {n_shards} shards exist; rerun the build")
+    stats = [json.loads((d / "shard.json").read_text()) for d in dirs]
+    ds = _concat(dirs)
+    counts = _counts(ds)
+    seconds = sum(s["audio_seconds"] for s in stats)
+    frames = sum(s["frames"] for s in stats)
+    meta = {
+        "tokenizer": tokenizer_info(tok, tok_path),
+        "config": C.to_dict(cfg) if not isinstance(cfg, dict) else cfg,
+        "counts": {**counts, "shards": len(dirs), "units": frames},
+        "hours": round(seconds / 3600, 4),
+        "hours_by_split": {k: round(v / 3600, 4) for k, v in _seconds_by_split(ds, tok).items()},
+        "eval": eval_counts,
+        "build": {**timing, "units_per_s": round(frames / max(timing.get("total_s", 0), 1e-9), 1),
+                  "created": time.strftime("%Y-%m-%dT%H:%M:%S")},
+    }
+    tmp = out / f".{META_FILE}.tmp"
+    tmp.write_text(json.dumps(meta, indent=1))
+    os.replace(tmp, out / META_FILE)
+    return meta
+
+
+def tokenizer_info(tok, path: str) -> dict:
+    p = Path(path)
+    return {"kind": getattr(tok, "kind", type(tok).__name__), "name": tok.name,
+            "frame_rate": float(tok.frame_rate), "vocab_size": int(tok.vocab_size),
+            "checksum": tok.checksum(), "path": str(p.resolve()) if p.exists() else str(path)}
+
+
+def _counts(ds) -> dict:
+    splits, langs = ds["split"], ds["lang"]
+    stories = {}
+    for sid, sp in zip(ds["story_id"], splits):
+        stories.setdefault(sp, set()).add(sid)
+    return {"rows": len(ds), "rows_by_split": _tally(splits), "rows_by_lang": _tally(langs),
+            "stories_by_split": {k: len(v) for k, v in sorted(stories.items())}}
+
+
+def _tally(values) -> dict:
+    out: dict[str, int] = {}
+    for v in values:
+        out[v] = out.get(v, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def _seconds_by_split(ds, tok) -> dict:
+    # units are ceil(T / hop): frames / frame_rate is the audio length to within one frame
+    out: dict[str, float] = {}
+    for sp, n in zip(ds["split"], (len(u) for u in ds["units"])):
+        out[sp] = out.get(sp, 0.0) + n / float(tok.frame_rate)
+    return out
+
+
+def load_corpus(directory: str | Path):
+    """(datasets.Dataset of all shards, meta dict) of a finished corpus."""
+    out = Path(directory)
+    if not out.is_dir():
+        raise CorpusError(f"no corpus at {out}; build one with `slmlab corpus build --out {out}`")
+    if not (out / META_FILE).exists():
+        done = len(shard_dirs(out))
+        raise CorpusError(f"{out} is an unfinished corpus ({done} shards, no {META_FILE}); "
+                          f"run the same `slmlab corpus build --out {out}` again to finish it")
+    meta = json.loads((out / META_FILE).read_text())
+    dirs = shard_dirs(out)
+    expected = meta.get("counts", {}).get("shards")
+    if expected is not None and len(dirs) != expected:
+        raise CorpusError(f"{out} should hold {expected} shards but has {len(dirs)}; rebuild it")
+    return _concat(dirs), meta
+
+
+# ---------------------------------------------------------------------------------------------
+def build_corpus_from_audio(manifest: str | Path, tokenizer: str, out: str | Path,
+                            shard_size: int = 2000, device: str | None = None,
+                            progress: bool = True) -> Path:
+    """Tokenize user audio (e.g. the paper's corpus) into the same format as `build_corpus`.
+
+    `manifest`: JSONL with `story_id, sentence_idx, lang, path, text` (optional `split`,
+    `voice`); relative paths are relative to the manifest. Resumable by shards of lines."""
+    from slmlab.speech import load_audio
+
+    manifest = Path(manifest)
+    if not manifest.exists():
+        raise CorpusError(f"manifest {manifest} not found (JSONL: story_id, sentence_idx, lang, "
+                          "path, text per line)")
+    entries = _read_manifest(manifest)
+    out = Path(out)
+    (out / "shards").mkdir(parents=True, exist_ok=True)
+    tok = _load_tok(tokenizer, device=device)
+    n_shards = math.ceil(len(entries) / shard_size)
+    bar = _progress(n_shards, "audio shards", progress)
+    t0 = time.time()
+    for k in range(n_shards):
+        if (out / "shards" / SHARD_FMT.format(k)).exists():
+            bar.update()
+            continue
+        part = entries[k * shard_size:(k + 1) * shard_size]
+        wavs = []
+        for e in part:
+            try:
+                wavs.append(load_audio(e["path"]))
+            except ValueError as err:  # AudioError: name the line so it can be fixed
+                raise CorpusError(f"{manifest} line {e['line']}: {err}") from None
+        rows = [{"story_id": str(e["story_id"]), "sentence_idx": int(e["sentence_idx"]),
+                 "lang": e["lang"], "voice": e.get("voice", "user"), "text": e["text"],
+                 "split": e.get("split", "train")} for e in part]
+        write_shard(out, k, rows, wavs, encode_wavs(tok, wavs), 0)
+        bar.update()
+    bar.close()
+    cfg = {"manifest": str(manifest.resolve()), "tokenizer": str(tokenizer),
+           "shard_size": shard_size}
+    write_meta(out, cfg, tok, tokenizer, n_shards, None,
+               timing={"total_s": round(time.time() - t0, 2)})
+    return out
+
+
+def _read_manifest(manifest: Path) -> list[dict]:
+    need = ("story_id", "sentence_idx", "lang", "path", "text")
+    entries = []
+    for i, line in enumerate(manifest.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            e = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise CorpusError(f"{manifest} line {i} is not JSON ({err})") from None
+        missing = [k for k in need if k not in e]
+        if missing:
+            raise CorpusError(f"{manifest} line {i} lacks {', '.join(missing)}")
+        if e["lang"] not in LANGS:
+            raise CorpusError(f"{manifest} line {i}: lang must be one of {LANGS}; got {e['lang']!r}")
+        p = Path(e["path"])
+        e["path"] = str(p if p.is_absolute() else manifest.parent / p)
+        e["line"] = i
+        entries.append(e)
+    if not entries:
+        raise CorpusError(f"{manifest} has no entries")
+    return entries

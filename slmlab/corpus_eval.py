@@ -1,0 +1,178 @@
+"""The corpus's eval set: benchmark items spoken by held-out voices, as units.
+
+`<corpus>/eval/`:
+- `cloze.jsonl`: `{kind: story|topic, item_id, condition, context: [int], right: [int],
+  wrong: [int]}`, one row per item and condition (`CONDITIONS`: context language - ending
+  language); the context is the concatenated units of its sentences;
+- `pairs.jsonl`: `{kind: lexical|syntactic, item_id, lang, good: [int], bad: [int]}`;
+- `aligned.jsonl`: `{pair_id, en_text, fr_text, en: [int], fr: [int]}`, held-out aligned
+  sentence pairs for probing;
+- `eval.json`: the settings and counts (written last: marks the eval set done).
+
+Each item gets one voice per language (hashed from its id, among the held-out "test" voices),
+so the right and wrong endings differ only in content. Every distinct (text, voice) is
+synthesized and tokenized once per build (contexts repeat across conditions).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from slmlab import corpus as K
+
+EVAL_FILE = "eval.json"
+CHUNK = 40  # sentences per worker task
+
+
+def _voice(key: str, lang: str) -> str:
+    from slmlab.speech import voice_for_story
+
+    return voice_for_story(key, lang, "test").name
+
+
+def plan_eval(cfg) -> tuple[dict, list[tuple[str, str]]]:
+    """(rows per file with sentences as (text, voice) keys, the distinct keys to synthesize)."""
+    from slmlab.world import CONDITIONS, make_benchmark
+
+    bench = make_benchmark(cfg.eval_items, seed=cfg.seed)
+    langs = set(cfg.langs)
+    cloze, pairs = [], []
+    for kind, items in (("story", bench.story_cloze), ("topic", bench.topic_cloze)):
+        for item in items:
+            for cond in CONDITIONS:
+                cl, el = cond.split("-")
+                if not {cl, el} <= langs:
+                    continue
+                vc, ve = _voice(item.item_id, cl), _voice(item.item_id, el)
+                cloze.append({"kind": kind, "item_id": item.item_id, "condition": cond,
+                              "context": [(s, vc) for s in item.context[cl]],
+                              "right": [(item.right[el], ve)], "wrong": [(item.wrong[el], ve)]})
+    for kind, items in (("lexical", bench.lexical), ("syntactic", bench.syntactic)):
+        for p in items:
+            if p.lang in langs:
+                v = _voice(p.item_id, p.lang)
+                pairs.append({"kind": kind, "item_id": p.item_id, "lang": p.lang,
+                              "good": [(p.good, v)], "bad": [(p.bad, v)]})
+    aligned = plan_aligned(cfg) if {"en", "fr"} <= langs else []
+    files = {"cloze": cloze, "pairs": pairs, "aligned": aligned}
+    keys = list(dict.fromkeys(k for rows in files.values() for r in rows for v in r.values()
+                              if isinstance(v, list) for k in v))
+    return files, keys
+
+
+def plan_aligned(cfg) -> list[dict]:
+    """`aligned_pairs` distinct EN/FR sentence pairs from held-out stories."""
+    generate_stories = K.world("generate_stories")
+    if not cfg.aligned_pairs:
+        return []
+    # ~2 new pairs per story: ask for enough stories, distinct from the corpus's held-out ones
+    stories = generate_stories(cfg.aligned_pairs, seed=cfg.seed + 7919, split="heldout")
+    rows, seen = [], set()
+    for depth in range(2):  # first sentences of every story, then second ones, ...
+        for st in stories:
+            for i in range(depth * 3, min(len(st.sentences["en"]), depth * 3 + 3)):
+                en, fr = st.sentences["en"][i], st.sentences["fr"][i]
+                if en in seen:
+                    continue
+                seen.add(en)
+                pid = f"{st.story_id}-{i}"
+                rows.append({"pair_id": pid, "en_text": en, "fr_text": fr,
+                             "en": [(en, _voice(pid, "en"))], "fr": [(fr, _voice(pid, "fr"))]})
+                if len(rows) >= cfg.aligned_pairs:
+                    return rows
+    return rows
+
+
+def _synth_encode(keys: list[tuple[str, str]]) -> list[np.ndarray]:
+    """Worker: units for each (text, voice name) with this process's tokenizer."""
+    rows = [{"text": t, "voice": v} for t, v in keys]
+    return K.encode_wavs(K.worker_tokenizer(), K.synthesize_rows(rows))
+
+
+def _synth_only(keys: list[tuple[str, str]]) -> list[np.ndarray]:
+    wavs = K.synthesize_rows([{"text": t, "voice": v} for t, v in keys])
+    return [np.clip(w * 32767.0, -32768, 32767).astype(np.int16) for w in wavs]
+
+
+def tokenize_keys(keys: list[tuple[str, str]], tok_path: str, cfg, devices: list[str]) -> dict:
+    """{(text, voice): units int16 [F]} over the worker processes (or workers + one GPU)."""
+    chunks = [keys[i:i + CHUNK] for i in range(0, len(keys), CHUNK)]
+    bar = K._progress(len(chunks), "eval sentences", cfg.progress)
+    bar.unit = "chunk"
+    units: list[np.ndarray] = []
+    n = min(K.n_workers(cfg), max(1, len(chunks)))
+    if devices:
+        tok = K._load_tok(tok_path, device=devices[0])
+        with K._pool(n, None) as pool:
+            for part in pool.imap(_synth_only, chunks):
+                units += K.encode_wavs(tok, [w.astype(np.float32) / 32767.0 for w in part])
+                bar.update()
+    elif n == 1:
+        K._init_worker(tok_path)
+        for c in chunks:
+            units += _synth_encode(c)
+            bar.update()
+    else:
+        with K._pool(n, tok_path) as pool:
+            for part in pool.imap(_synth_encode, chunks):
+                units += part
+                bar.update()
+    bar.close()
+    return dict(zip(keys, units))
+
+
+def _resolve(rows: list[dict], table: dict) -> list[dict]:
+    """Replace each list of (text, voice) keys by the concatenation of their units."""
+    out = []
+    for r in rows:
+        out.append({k: ([int(u) for key in v for u in table[key]] if isinstance(v, list) else v)
+                    for k, v in r.items()})
+    return out
+
+
+def eval_key(cfg) -> dict:
+    return {"eval_items": cfg.eval_items, "aligned_pairs": cfg.aligned_pairs, "seed": cfg.seed,
+            "langs": list(cfg.langs)}
+
+
+def build_eval(eval_dir: Path, tok_path: str, cfg, devices: list[str] | None = None) -> dict:
+    """Write the eval set (skipped when a finished one with the same settings exists)."""
+    eval_dir = Path(eval_dir)
+    done = eval_dir / EVAL_FILE
+    if done.exists():
+        info = json.loads(done.read_text())
+        if info.get("key") == eval_key(cfg):
+            return info["counts"]
+        shutil.rmtree(eval_dir)  # other settings: rebuild
+    files, keys = plan_eval(cfg)
+    table = tokenize_keys(keys, tok_path, cfg, devices or [])
+    tmp = eval_dir.parent / f".tmp-{eval_dir.name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    counts = {}
+    for name, rows in files.items():
+        resolved = _resolve(rows, table)
+        counts[name] = len(resolved)
+        with open(tmp / f"{name}.jsonl", "w") as f:
+            for r in resolved:
+                f.write(json.dumps(r, separators=(",", ":")) + "\n")
+    counts["sentences"] = len(keys)
+    counts["units"] = int(sum(len(u) for u in table.values()))
+    (tmp / EVAL_FILE).write_text(json.dumps({"key": eval_key(cfg), "counts": counts}, indent=1))
+    shutil.rmtree(eval_dir, ignore_errors=True)
+    os.rename(tmp, eval_dir)
+    return counts
+
+
+def load_eval(corpus_dir: str | Path) -> dict[str, list[dict]]:
+    """{'cloze': rows, 'pairs': rows, 'aligned': rows} of a corpus's finished eval set."""
+    d = Path(corpus_dir) / "eval"
+    if not (d / EVAL_FILE).exists():
+        raise K.CorpusError(f"{d} has no finished eval set; build the corpus with --eval-items N")
+    return {name: [json.loads(line) for line in open(d / f"{name}.jsonl")]
+            for name in ("cloze", "pairs", "aligned")}
