@@ -27,7 +27,7 @@ def build(session: Any) -> gr.Blocks:
     """The gr.Blocks of the demo over a loaded DemoSession."""
     act = Actions(session)
     examples = session.examples()
-    with gr.Blocks(title="slmlab demo") as demo:
+    with gr.Blocks(title="slmlab demo", analytics_enabled=False) as demo:
         gr.Markdown(INTRO)
         with gr.Accordion("What model is this?", open=True):
             gr.Markdown(session.card)

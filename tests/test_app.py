@@ -1,0 +1,214 @@
+"""The live demo through gradio_client against a real launched server (127.0.0.1, free port).
+
+Every action: continue from text, continue from uploaded audio (rates, channels, formats),
+cloze (benchmark item and typed), projection per layer; bad audio -> a clear message (never a
+traceback) and the server keeps serving. The model is a stand-in built by the package.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from app_fixtures import (ROOT, client, plot_json, server, session, speech_like, standin_checkpoint,
+                          values, workdir, write_wav)
+
+AppError = pytest.importorskip("gradio_client.exceptions").AppError
+LAYER = 2
+OPTS = dict(seconds=2.0, temperature=0.8, top_k=50, seed=0)
+
+
+@pytest.fixture(scope="module")
+def cl():
+    server()
+    return client()
+
+
+def _continue_text(cl, text="The little cat finds a red ball.", lang="en", seconds=2.0, seed=0,
+                   layer=LAYER):
+    return cl.predict(text, lang, seconds, 0.8, 50, seed, layer, api_name="/continue_text")
+
+
+def _continue_audio(cl, path, seconds=2.0, layer=LAYER):
+    from gradio_client import handle_file
+
+    return cl.predict(handle_file(str(path)), seconds, 0.8, 50, 0, layer, api_name="/continue_audio")
+
+
+def _read(path) -> tuple[np.ndarray, int]:
+    wav, sr = sf.read(path)
+    return wav, sr
+
+
+def test_continue_from_text_plays_prompt_and_continuation(cl):
+    prompt, cont, units, status, proj, neighbours = _continue_text(cl, seconds=2.0)
+    p, sr = _read(prompt)
+    c, sr2 = _read(cont)
+    s = session()
+    assert sr == sr2 == 24000
+    assert 0.5 < len(p) / sr < 5 and np.abs(p).max() > 0.1  # spoken, not silence
+    n_new = round(2.0 * s.frame_rate)
+    assert len(c) <= n_new * s.tokenizer.hop and len(c) % s.tokenizer.hop == 0 and len(c) > 0
+    fig = plot_json(units)
+    names = [t.get("name") for t in fig["data"]]
+    assert "prompt" in names and "continuation" in names
+    n_prompt = len(values(next(t for t in fig["data"] if t["name"] == "prompt")["y"]))
+    assert f"{n_prompt} units" in status
+    assert "EN" in neighbours and "FR" in neighbours
+
+
+def test_same_seed_same_continuation_other_seed_differs(cl):
+    a = _read(_continue_text(cl, seed=3)[1])[0]
+    b = _read(_continue_text(cl, seed=3)[1])[0]
+    c = _read(_continue_text(cl, seed=4)[1])[0]
+    assert np.array_equal(a, b)
+    assert len(a) != len(c) or not np.array_equal(a, c)
+
+
+def test_continue_from_french_text(cl):
+    prompt, cont, *_ = _continue_text(cl, "Le petit chat trouve une balle rouge.", "fr")
+    assert len(_read(prompt)[0]) > 0 and len(_read(cont)[0]) > 0
+
+
+@pytest.mark.parametrize("sr,channels,fmt,subtype", [
+    (24000, 1, "wav", None), (48000, 2, "wav", "PCM_16"), (44100, 1, "flac", None),
+    (8000, 1, "wav", "PCM_16"), (96000, 2, "wav", "FLOAT"), (22050, 1, "ogg", None)])
+def test_continue_from_uploaded_audio_any_rate_and_channels(cl, sr, channels, fmt, subtype):
+    seconds = 1.6
+    path = write_wav(workdir() / f"in_{sr}_{channels}.{fmt}", speech_like(seconds, sr, channels),
+                     sr, subtype)
+    prompt, cont, units, status, *_ = _continue_audio(cl, path)
+    p, psr = _read(prompt)
+    assert psr == 24000 and abs(len(p) / psr - seconds) < 0.02  # resampled, mixed to mono
+    assert p.ndim == 1 and len(_read(cont)[0]) > 0
+    assert "units" in status
+
+
+BAD = {  # name -> (writer of the upload, words the message must contain)
+    "empty": (lambda p: p.write_bytes(b""), "empty"),
+    "silent": (lambda p: write_wav(p, np.zeros(24000, np.float32), 24000), "silent"),
+    "too_long": (lambda p: write_wav(p, speech_like(31, 8000), 8000, "PCM_16"), "too long"),
+    "corrupt": (lambda p: p.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(range(256)) * 8),
+                "not a readable audio file"),
+    "nan": (lambda p: write_wav(p, np.full(24000, np.nan, np.float32), 24000, "FLOAT"), "NaN"),
+    "too_short": (lambda p: write_wav(p, speech_like(0.1, 24000), 24000), "too short"),
+    "text_file": (lambda p: p.write_text("hello, I am not audio\n" * 50), "not a readable audio"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD))
+def test_bad_audio_gives_a_clear_message_and_server_keeps_serving(cl, name):
+    write, words = BAD[name]
+    suffix = ".txt" if name == "text_file" else ".wav"
+    path = workdir() / f"bad_{name}{suffix}"
+    write(path)
+    with pytest.raises(AppError) as err:
+        _continue_audio(cl, path)
+    msg = str(err.value)
+    assert words.lower() in msg.lower(), msg
+    assert "Traceback" not in msg and "internal error" not in msg
+    prompt, cont, *_ = _continue_text(cl, seconds=1.0)  # the server still works
+    assert len(_read(cont)[0]) > 0
+
+
+def test_no_audio_and_empty_text_and_bad_options_are_messages(cl):
+    with pytest.raises(AppError, match="no audio"):
+        cl.predict(None, 2.0, 0.8, 50, 0, LAYER, api_name="/continue_audio")
+    with pytest.raises(AppError, match="type a sentence"):
+        _continue_text(cl, text="   ")
+    with pytest.raises(AppError, match="less than minimum"):  # Gradio checks slider bounds
+        _continue_text(cl, seconds=0)
+    with pytest.raises(ValueError, match="temperature must be"):  # the session checks too
+        session().continue_speech(np.zeros(2400, np.float32), 2.0, -1.0)
+
+
+def test_cloze_benchmark_item_and_typed(cl):
+    s = session()
+    item = s.cloze_items()[0]
+    ctx, ctx_lang, a, b, end_lang = cl.predict(item["label"], api_name="/pick_cloze")
+    assert (ctx, a, b) == (item["context"], item["ending_a"], item["ending_b"])
+    bars, verdict = cl.predict(ctx, ctx_lang, a, b, end_lang, api_name="/cloze")
+    expected = s.cloze(ctx, a, b, ctx_lang, end_lang)
+    fig = plot_json(bars)
+    assert values(fig["data"][0]["y"]) == pytest.approx([expected.scores["A"], expected.scores["B"]], abs=1e-4)
+    assert f"ending {expected.preferred}**" in verdict
+    assert ("right ending" in verdict) or ("The right ending was" in verdict)
+    # typed, cross-lingual (EN context, FR endings)
+    bars, verdict = cl.predict("Tom goes to the beach with his dog.", "en", "Le chien court.",
+                               "La fusée vole vers la lune.", "fr", api_name="/cloze")
+    assert "prefers" in verdict and len(values(plot_json(bars)["data"][0]["y"])) == 2
+    with pytest.raises(AppError, match="both endings"):
+        cl.predict("Tom goes to the beach.", "en", "", "x", "fr", api_name="/cloze")
+
+
+def test_projection_every_layer_places_the_prompt(cl):
+    _continue_text(cl)  # sets this client's prompt state
+    s = session()
+    for layer in range(s.n_layers):
+        plot, neighbours = cl.predict(layer, api_name="/project")
+        fig = plot_json(plot)
+        names = [t.get("name") for t in fig["data"]]
+        assert {"en", "fr", "translations", "you"} <= set(names), names
+        n = len(s.reference)
+        assert len(values(next(t for t in fig["data"] if t["name"] == "en")["x"])) == n
+        assert f"layer {layer}" in neighbours and "EN" in neighbours and "FR" in neighbours
+    with pytest.raises(AppError, match="greater than maximum"):  # the slider's bounds
+        cl.predict(s.n_layers, api_name="/project")
+    with pytest.raises(ValueError, match="layer must be"):
+        s.project([1, 2, 3], s.n_layers)
+
+
+def test_projection_without_prompt_shows_the_reference_map():
+    from gradio_client import Client
+
+    fresh = Client(server().local_url, verbose=False, analytics_enabled=False)
+    plot, text = fresh.predict(1, api_name="/project")
+    names = [t.get("name") for t in plot_json(plot)["data"]]
+    assert "you" not in names and "en" in names and "Continue a prompt" in text
+
+
+def test_model_card_says_what_it_was_trained_on():
+    assert "stand-in: tiny model" in session().card and "64 units" in session().card
+
+
+def test_missing_model_says_how_to_get_one(tmp_path):
+    from slmlab.demo import DemoSession, ModelNotFoundError
+
+    with pytest.raises(ModelNotFoundError, match="slmlab quickstart"):
+        DemoSession(tmp_path / "nothing")
+    r = subprocess.run([sys.executable, "-m", "slmlab", "app", "--model", str(tmp_path)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "slmlab quickstart" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_cli_validates_arguments():
+    from slmlab.cli import build_parser
+
+    args = build_parser().parse_args(["app"])
+    assert (args.host, args.port, args.share, args.model) == ("127.0.0.1", 7860, False, None)
+    args = build_parser().parse_args(["app", "--share", "yes", "--port", "0"])
+    assert args.share is True and args.port == 0
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["app", "--share", "maybe"])
+
+
+def test_reference_is_synthesised_from_world_and_cached(tmp_path):
+    """A checkpoint without aligned.jsonl gets one from slmlab.world held-out stories."""
+    from slmlab.demo import DemoSession
+
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(standin_checkpoint(), ckpt, ignore=shutil.ignore_patterns("reference"))
+    s = DemoSession(ckpt, umap=False, cache=tmp_path / "cache", reference_pairs=6)
+    assert "slmlab.world" in s.reference_source and len(s.reference) == 6
+    rows = [json.loads(x) for x in (tmp_path / "cache" / "reference.jsonl").read_text().splitlines()]
+    assert len(rows) == 6 and all(r["en"] and r["fr"] and r["en_text"] != r["fr_text"] for r in rows)
+    assert all(0 <= u < 64 for r in rows for u in r["en"] + r["fr"])
+    again = DemoSession(ckpt, umap=False, cache=tmp_path / "cache", reference_pairs=6)
+    assert "synthesised earlier" in again.reference_source
+    assert [r["en"] for r in again.reference] == [r["en"] for r in rows]
