@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +31,12 @@ import torch
 from slmlab.constants import FRAME_RATE, N_UNITS, SAMPLE_RATE
 from slmlab.tokenizers.base import TokenizerError, encode_np
 
-N_FFT = 1024  # analysis window (43 ms)
+N_FFT = 512  # analysis window (21 ms)
+DEC_FFT = 1024  # Griffin-Lim window: more overlap than the analysis gives better phase
+DEC_GAIN = 2.0  # a harmonic's magnitude doubles with a window twice as long
 A_HOP = 240  # analysis hop (10 ms); unit hops must be a multiple of it
 N_MELS = 80
+FEAT_BANDS = 40  # encoder features average adjacent mel pairs: half the k-means cost
 F_MAX = 11_000.0  # espeak-ng renders at 22.05 kHz: nothing above ~11 kHz
 LOG_FLOOR = 1e-5
 PNMI_NOTE = "filled in by benchmarks/bench_speech.py --pnmi; see the report"
@@ -58,8 +62,8 @@ def log_mel(wav: torch.Tensor, fb: torch.Tensor, n_frames: int) -> torch.Tensor:
     """wav [B, T] -> log-mel [B, n_frames, n_mels] at A_HOP (zero-padded / cut to fit)."""
     need = n_frames * A_HOP
     wav = torch.nn.functional.pad(wav, (0, max(0, need - wav.shape[-1])))[..., :need]
-    spec = torch.stft(wav, N_FFT, A_HOP, window=torch.hann_window(N_FFT), center=True,
-                      pad_mode="constant", return_complex=True)  # [B, 513, n_frames + 1]
+    spec = torch.stft(wav, N_FFT, A_HOP, window=_window(N_FFT), center=True,
+                      pad_mode="constant", return_complex=True)  # [B, 257, n_frames + 1]
     mag = spec.abs()[..., :n_frames]
     return torch.log(torch.einsum("mk,bkt->btm", fb, mag) + LOG_FLOOR)
 
@@ -122,6 +126,7 @@ class BuiltinTokenizer:
         self.vocab_size = int(centroids.shape[0])
         self.name = f"builtin-{self.vocab_size}-{self.frame_rate:g}hz"
         self.fb = mel_filterbank()
+        self.fb_dec = mel_filterbank(n_fft=DEC_FFT)
         if unit_logmel.shape[1:] != (self.sub, N_MELS):
             raise TokenizerError(f"unit_logmel must be [K, {self.sub}, {N_MELS}]; "
                                  f"got {tuple(unit_logmel.shape)}")
@@ -144,11 +149,12 @@ class BuiltinTokenizer:
         b, f = lm.shape[:2]
         flat = lm.reshape(b, f * self.sub, N_MELS)
         mu, sd = flat.mean(1, keepdim=True), flat.std(1, keepdim=True).clamp(min=1e-3)
-        z = ((flat - mu) / sd).view(b, f, self.n_pool, self.sub // self.n_pool, N_MELS)
-        pooled = z.mean(3)  # [B, F, n_pool, N_MELS]
+        z = ((flat - mu) / sd).view(b, f, self.n_pool, self.sub // self.n_pool,
+                                    FEAT_BANDS, N_MELS // FEAT_BANDS)
+        pooled = z.mean((3, 5))  # [B, F, n_pool, FEAT_BANDS]
         feats = [pooled.reshape(b, f, -1)]
         if self.context:
-            mean = pooled.mean(2)  # [B, F, N_MELS]
+            mean = pooled.mean(2)  # [B, F, FEAT_BANDS]
             prev = torch.cat([mean[:, :1], mean[:, :-1]], 1)
             nxt = torch.cat([mean[:, 1:], mean[:, -1:]], 1)
             feats += [prev, nxt]
@@ -184,7 +190,7 @@ class BuiltinTokenizer:
             return torch.zeros(b, 0)
         lm = self.unit_logmel[units].view(b, f * self.sub, N_MELS)
         lm = torch.cat([lm, lm[:, -1:]], 1)  # center=True istft wants one frame more
-        mag = _mel_to_linear(torch.exp(lm) - LOG_FLOOR, self.fb)  # [B, 513, frames]
+        mag = DEC_GAIN * _mel_to_linear(torch.exp(lm) - LOG_FLOOR, self.fb_dec)  # [B,513,fr]
         wav = griffin_lim(mag, f * self.hop, self.gl_iters, seed)
         peak = wav.abs().amax(1, keepdim=True).clamp(min=1e-8)
         return wav * torch.clamp(0.95 / peak, max=1.0)  # never clip
@@ -201,7 +207,7 @@ class BuiltinTokenizer:
         return {"kind": self.kind, "name": self.name, "frame_rate": self.frame_rate,
                 "hop": self.hop, "vocab_size": self.vocab_size, "sample_rate": self.sample_rate,
                 "context": self.context, "gl_iters": self.gl_iters, "n_mels": N_MELS,
-                "n_fft": N_FFT, "analysis_hop": A_HOP}
+                "n_fft": N_FFT, "analysis_hop": A_HOP, "feat_bands": FEAT_BANDS}
 
     def save(self, path: str | Path) -> None:
         """Write `tokenizer.json` + `weights.safetensors` into directory `path`."""
@@ -230,7 +236,7 @@ class BuiltinTokenizer:
         tok = cls(w["centroids"], w["unit_logmel"], meta["frame_rate"], meta.get("context", True),
                   meta.get("gl_iters", 32))
         if meta.get("checksum") not in (None, tok.checksum()):
-            raise TokenizerError(f"checksum mismatch in {p}: the weights changed after saving")
+            raise TokenizerError(f"checksum mismatch in {p}: the weights or the feature code changed after saving; retrain it")
         return tok
 
     def __repr__(self) -> str:
@@ -256,18 +262,23 @@ def _mel_to_linear(mel: torch.Tensor, fb: torch.Tensor) -> torch.Tensor:
 def griffin_lim(mag: torch.Tensor, length: int, iters: int = 32, seed: int = 0,
                 momentum: float = 0.99) -> torch.Tensor:
     """Fast Griffin-Lim (Perraudin et al. 2013): mag [B, K, frames] -> wav [B, length]."""
-    win = torch.hann_window(N_FFT)
+    win = _window(DEC_FFT)
     g = torch.Generator().manual_seed(seed)
     phase = torch.exp(2j * math.pi * torch.rand(mag.shape, generator=g))
     spec, prev = mag * phase, None
     for _ in range(iters):
-        wav = torch.istft(spec, N_FFT, A_HOP, window=win, center=True, length=length)
-        proj = torch.stft(wav, N_FFT, A_HOP, window=win, center=True, return_complex=True)
+        wav = torch.istft(spec, DEC_FFT, A_HOP, window=win, center=True, length=length)
+        proj = torch.stft(wav, DEC_FFT, A_HOP, window=win, center=True, return_complex=True)
         proj = proj[..., :mag.shape[-1]]
         ang = proj if prev is None else proj + momentum * (proj - prev)  # fast GL momentum
         prev = proj
         spec = mag * ang / ang.abs().clamp(min=1e-8)
-    return torch.istft(spec, N_FFT, A_HOP, window=win, center=True, length=length)
+    return torch.istft(spec, DEC_FFT, A_HOP, window=win, center=True, length=length)
+
+
+@lru_cache(maxsize=None)
+def _window(n: int) -> torch.Tensor:
+    return torch.hann_window(n)
 
 
 def train_builtin(wavs: list[np.ndarray], n_units: int = N_UNITS, frame_rate: float = FRAME_RATE,
