@@ -108,3 +108,18 @@ def test_works_in_worker_processes():
         for a, b in zip(ref, got):
             assert abs(len(a) - len(b)) < 0.02 * len(a), method
             assert _similarity(a, b) > 0.995, method
+
+
+def test_phone_metrics():
+    from slmlab.speech.phones import (labelled_utterance, phone_purity, pnmi, shuffled,
+                                      unit_phone_accuracy)
+
+    wav, labels = labelled_utterance(FR, voices("fr")[0], 1920)
+    assert len(labels) == -(-len(wav) // 1920) and any(lab.startswith("fr:") for lab in labels)
+    phones = ["a", "b", "c", "a"] * 50
+    assert pnmi([0, 1, 2, 0] * 50, phones) == pytest.approx(1.0)
+    assert pnmi([0] * 200, phones) == pytest.approx(0.0)
+    assert phone_purity([0, 1, 2, 0] * 50, phones) == 1.0
+    assert pnmi([0, 1, 2, 0] * 50, shuffled(phones)) < 0.2
+    assert unit_phone_accuracy([0, 1, 2], ["a", "b", "c"], [2, 1, 9], ["c", "x", "a"]) == \
+        pytest.approx(2 / 3)  # unit 9 unseen: falls back to the most frequent phone
