@@ -288,11 +288,12 @@ def n_workers(cfg: CorpusConfig) -> int:
     return cfg.workers or os.cpu_count() or 1
 
 
-def _pool(n: int, tokenizer_path: str | None, device: str = "cpu"):
+def _pool(n: int, tokenizer_path: str | None, device: str = "cpu", fresh: bool = False):
     # spawn: a fresh interpreter per worker; forking a process that already ran torch ops can
     # deadlock in its thread pools, and each worker needs its own espeak-ng engine anyway
     return mp.get_context("spawn").Pool(n, initializer=_init_worker,
-                                        initargs=(tokenizer_path, device))
+                                        initargs=(tokenizer_path, device),
+                                        maxtasksperchild=1 if fresh else None)
 
 
 def _progress(total: int, desc: str, enabled: bool):
@@ -326,22 +327,21 @@ def encode_devices(cfg: CorpusConfig, tok) -> list[str]:
 
 
 def run_cpu_shards(tasks: list[dict], tokenizer_path: str, cfg: CorpusConfig) -> list[dict]:
-    """Each worker synthesizes, tokenizes and writes whole shards."""
+    """Each worker synthesizes, tokenizes and writes whole shards (always in worker processes,
+    so the caller's torch thread settings are left alone).
+
+    Note: espeak-ng output is not bit-reproducible (a few samples of length differ between
+    runs, even from a fresh engine), so a rebuilt shard can differ from the first build in a
+    few units; every other column is exact, and finished shards are never rebuilt."""
     if not tasks:
         return []
     n = min(n_workers(cfg), len(tasks))
     bar = _progress(len(tasks), "corpus shards", cfg.progress)
     stats = []
-    if n == 1:  # no pool: simpler tracebacks, no process start-up
-        _init_worker(tokenizer_path)
-        for t in tasks:
-            stats.append(_make_shard(t))
+    with _pool(n, tokenizer_path) as pool:
+        for s in pool.imap_unordered(_make_shard, tasks):
+            stats.append(s)
             bar.update()
-    else:
-        with _pool(n, tokenizer_path) as pool:
-            for s in pool.imap_unordered(_make_shard, tasks):
-                stats.append(s)
-                bar.update()
     bar.close()
     return stats
 

@@ -112,8 +112,8 @@ def tokenize_keys(keys: list[tuple[str, str]], tok_path: str, cfg, devices: list
             for part in pool.imap(_synth_only, chunks):
                 units += K.encode_wavs(tok, [w.astype(np.float32) / 32767.0 for w in part])
                 bar.update()
-    elif n == 1:
-        K._init_worker(tok_path)
+    elif n == 1:  # in-process (no torch thread change here: this is the caller's process)
+        K._WORKER.update(tok=None, tok_path=tok_path, device="cpu")
         for c in chunks:
             units += _synth_encode(c)
             bar.update()
