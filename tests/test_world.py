@@ -8,7 +8,9 @@ import pytest
 
 from slmlab.world import TOPICS, count_plans, generate_plans, generate_stories, lemma_counts
 from slmlab.world.lexicon import BOYS, GIRLS, PETS
+from slmlab.world.arcs import ARCS
 from slmlab.world.planner import heldout_names
+from slmlab.world.templates import ENDINGS
 from slmlab.world.realise import realise, realisers
 
 NAMES = set(GIRLS) | set(BOYS) | {n for _, _, names in PETS for n in names}
@@ -51,8 +53,13 @@ def test_alignment(texts, plans):
 def test_coverage_of_topics_and_shapes(plans):
     assert len(TOPICS) >= 12 and {p.topic for p in plans} == set(TOPICS)
     kinds = {k for p in plans for k, _ in p.events}
-    assert kinds == {"setting", "companion", "weather", "activity", "see", "find", "problem",
-                     "reaction", "resolve", "ending"}
+    lost = {"setting", "companion", "weather", "activity", "see", "find", "problem", "reaction",
+            "resolve", "ending"}
+    assert kinds == lost | {s.kind for a in ARCS.values() for s in a.slots}
+    # every arc, and every ending template of the arcs, occurs (at least 8 endings overall)
+    assert {p.arc for p in plans} == {"lost"} | set(ARCS) and len(ARCS) >= 7
+    tmpls = {p.events[-1][1]["tmpl"] for p in plans}
+    assert set(ENDINGS) <= tmpls and len(tmpls) >= 8 + 3
 
 
 def test_plain_text(texts):
@@ -88,10 +95,14 @@ def test_french_article_and_adjective_agreement(fr_sentences):
     end = r"(?![\w'-])"  # a whole word: "porte" is not the start of "porte-monnaie"
     dets = r"(?<![\w-])(?:le|la|les|un|une|des|du|au|aux|l')"
     checked = 0
+    forms = {f for sg, pl, _ in FR.nouns.values() for f in (sg, pl)}
     for key, (sg, pl, g) in FR.nouns.items():
         wrong_art = r"(le|un|du|au)" if g == "f" else r"(la|une)"
         for noun, num in ((sg, "sg"), (pl, "pl")):
             text = "\n".join(index.get(re.findall(r"[\w-]+", noun)[-1], []))
+            # a compound holding the noun ("carte du ciel" for "ciel") agrees as a whole
+            for comp in (f for f in forms if f != noun and re.search(rf"(?<![\w-]){re.escape(noun)}(?![\w-])", f)):
+                text = text.replace(comp, "#")
             if num == "sg":
                 assert not re.search(rf"(?<![\w-]){wrong_art} {re.escape(sg)}{end}", text, re.I), sg
             bad = sorted({b for a in FR.adjs.values() for b in _bad_adjs(a, g, num)})

@@ -20,10 +20,11 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from slmlab.config import check_positive
-from slmlab.world.lexicon import OPPOSITE, TOPIC_DATA
+from slmlab.world.lexicon import OPPOSITE, PETS, TOPIC_DATA
 from slmlab.world.planner import Plan
 from slmlab.world.realise import realise, realisers
 from slmlab.world.stories import generate_plans, save_jsonl
+from slmlab.world.templates import ENDINGS
 
 CONDITIONS = ("en-en", "fr-fr", "en-fr", "fr-en")  # context language - ending language
 _CONSONANTS = "bdfklmnprstv"
@@ -70,23 +71,54 @@ def _last(plan: Plan, ending: tuple) -> dict:
     return {lang: r.sentence(ending[0], ending[1], plan) for lang, r in regs.items()}
 
 
+# perturbations of the lost arc's hand-written endings (the other arcs' are in ENDINGS)
+_LOST_WRONG = {"thank": ("feeling", "swap"), "play": ("object",), "because": ("feeling", "swap", "object")}
+_LOST_TOPICAL = {"play", "because"}
+
+
+def _length_gap(a: dict, b: dict) -> int:
+    return sum(abs(len(a[k]) - len(b[k])) for k in a)
+
+
+def _mentioned(text: dict) -> str:
+    return " ".join(" ".join(s) for s in text.values()).lower()
+
+
+def _unseen(keys, story: str, but: str) -> list[str]:
+    en = realisers()["en"]
+    return [k for k in keys if k != but and not any(f.lower() in story for f in en.nouns[k])]
+
+
 def _wrong_ending(plan: Plan, text: dict, rng: random.Random) -> dict:
     """The ending realised from a perturbed ending event (see the module docstring)."""
     kind, args = plan.events[-1]
-    options = {"thank": ("feeling", "swap"), "play": ("object",),
-               "because": ("feeling", "swap", "object")}[args["tmpl"]]
-    how = rng.choice(options)
+    tmpl = args["tmpl"]
+    how = rng.choice(_LOST_WRONG[tmpl] if tmpl in _LOST_WRONG else ENDINGS[tmpl]["wrong"])
     if how == "feeling":
         return _last(plan, (kind, {**args, "feeling": OPPOSITE[args["feeling"]]}))
     if how == "swap":
         return _last(plan, (kind, {**args, "hero": args["helper"], "helper": args["hero"]}))
-    story = " ".join(" ".join(s) for s in text.values()).lower()
-    en = realisers()["en"]
-    unseen = [o for o in TOPIC_DATA[plan.topic].objects
-              if o != plan.obj and not any(f.lower() in story for f in en.nouns[o])]
+    if how == "gender":  # the hero's pronoun (and French agreement) of the other gender
+        hero = args["hero"]
+        return _last(plan, (kind, {**args, "hero": replace(hero, gender="f" if hero.gender == "m" else "m")}))
+    if how == "number":  # it <-> them (le/la <-> les)
+        return _last(plan, (kind, {**args, "num": "sg" if args["num"] == "pl" else "pl"}))
+    if how == "event":  # the other weather than the one that came
+        return _last(plan, (kind, {**args, "w": "wind" if args["w"] == "rain" else "rain"}))
+    story = _mentioned(text)
+    if how == "pet":
+        pet = args["pet"]
+        names = [n for noun, g, ns in PETS if noun == pet.rel and g == pet.gender for n in ns
+                 if n.lower() not in story]
+        return _last(plan, (kind, {**args, "pet": replace(pet, name=rng.choice(names))}))
+    t = TOPIC_DATA[plan.topic]
+    if "{np:target" in ENDINGS.get(tmpl, {}).get("en", ""):
+        slot, pool = "target", t.animals
+    else:
+        slot, pool = "obj", t.objects + [n for _, n in t.creations]
     right = _last(plan, plan.events[-1])
-    cands = [_last(plan, (kind, {**args, "obj": o})) for o in unseen]
-    return min(cands, key=lambda c: sum(abs(len(c[k]) - len(right[k])) for k in c))
+    cands = [_last(plan, (kind, {**args, slot: o})) for o in _unseen(pool, story, args[slot])]
+    return min(cands, key=lambda c: _length_gap(c, right))
 
 
 def story_cloze(plans: list[Plan], seed: int) -> list[ClozeItem]:
@@ -100,22 +132,55 @@ def story_cloze(plans: list[Plan], seed: int) -> list[ClozeItem]:
     return items
 
 
+def topic_nouns(topic: str) -> set[str]:
+    """Every noun key a story on `topic` can name (places, objects, spots, animals, ...)."""
+    t = TOPIC_DATA[topic]
+    keys = {k for k, _ in t.places} | set(t.objects) | {k for k, _ in t.spots} | set(t.animals)
+    return keys | {a[3] for a in t.activities} | {n for _, n in t.creations} | {k for k, _ in t.agents}
+
+
+def _content(args: dict) -> set[str]:
+    """The topic nouns an ending names."""
+    keys = {args.get("obj"), args.get("target"), args.get("place")}
+    if args.get("act"):
+        keys.add(args["act"][3])
+    return {k for k in keys if isinstance(k, str)}
+
+
+def _topical(tmpl: str) -> bool:
+    return tmpl in _LOST_TOPICAL or ENDINGS.get(tmpl, {}).get("topical", False)
+
+
+def _needs(tmpl: str) -> set[str]:
+    text = ENDINGS[tmpl]["en"] if tmpl in ENDINGS else ""
+    return {r for r in ("pet",) if f":{r}}}" in text}
+
+
 def topic_cloze(plans: list[Plan], seed: int, window: int = 64) -> list[ClozeItem]:
-    """Wrong ending: the ending of another topic's story (one that names its object), with this
-    story's hero and helper put in, so names give nothing away; closest length of the next
-    `window` stories."""
+    """Wrong ending: the ending of another topic's story (one that names a noun of its topic
+    and none of this one's), with this story's characters put in, so names give nothing away;
+    the same ending template as the right one where possible (same shape), else the closest
+    length, among the next `window` stories."""
     items = []
     for i, plan in enumerate(plans):
         text = realise(plan)
         right = {k: v[-1] for k, v in text.items()}
-        others = [plans[(i + j) % len(plans)] for j in range(1, min(window, len(plans)))]
-        cands = []
-        for o in others:
-            kind, args = o.events[-1]
-            if o.topic != plan.topic and args["tmpl"] != "thank":
-                swapped = {**args, "hero": plan.hero, "helper": plan.helper}
-                cands.append(_last(replace(plan, obj_num=o.obj_num), (kind, swapped)))
-        best = min(cands, key=lambda c: sum(abs(len(c[k]) - len(right[k])) for k in right))
+        kind, rargs = plan.events[-1]
+        people = {k: v for k, v in rargs.items() if k in ("hero", "helper", "pet")}
+        own = topic_nouns(plan.topic)
+        scored = []
+        for j in range(1, min(window, len(plans))):
+            o = plans[(i + j) % len(plans)]
+            _, oargs = o.events[-1]
+            content = _content(oargs)
+            if o.topic == plan.topic or not _topical(oargs["tmpl"]) or content & own \
+                    or not content <= topic_nouns(o.topic) or not _needs(oargs["tmpl"]) <= set(people):
+                continue
+            wrong = _last(replace(plan, obj_num=o.obj_num), (kind, {**oargs, **people}))
+            if wrong == right:
+                continue
+            scored.append(((oargs["tmpl"] != rargs["tmpl"], _length_gap(wrong, right)), j, wrong))
+        best = min(scored, key=lambda x: x[:2])[2]
         items.append(ClozeItem(f"tc-s{seed}-{i:05d}", "topic", plan.topic,
                                {k: v[:-1] for k, v in text.items()}, right, best))
     return items

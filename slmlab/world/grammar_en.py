@@ -6,13 +6,16 @@ import re
 
 from slmlab.world.lexicon import ADJS, NOUNS, TIMES, TOPIC_DATA, VERBS
 from slmlab.world.planner import Person, Plan
-from slmlab.world.realise import finish
-from slmlab.world.topics import PREPS, SPOT_PREPS
+from slmlab.world.realise import fill, finish, noun_arg, np_spec, role, template_text
+from slmlab.world.topics import NOT_UNDER, PREPS, SPOT_PREPS
 
 _AN_EXCEPTIONS = ("uni", "use", "eu", "one", "uto")
 _LOC = {"à": "at", "dans": "in", "sur": "on"}  # where one *is*, from the French place prep
 _REL = {"friend": "friend", "cousin": "cousin", "brother": "brother", "sister": "sister",
         "dog": "dog", "cat": "cat", "mom": "mom", "dad": "dad"}
+# places named without an article ("went to school") and verbs of motion other than "to"
+_NO_ARTICLE = {"school"}
+_WENT = {"boat": "onto", "rocket": "into", "street": "out into", "attic": "up to"}
 _IRREGULAR = {"went": "goed", "found": "finded", "lost": "losed", "brought": "bringed",
               "saw": "seed", "took": "taked"}
 
@@ -75,25 +78,38 @@ class EnglishRealiser:
 
     def spot(self, plan: Plan, args: dict) -> str:
         key, num = TOPIC_DATA[plan.topic].spots[args["spot"]]
-        return f"{SPOT_PREPS[args['prep']][0]} {self.np(key, 'the', num)}"
+        prep = "next to" if args["prep"] == "under" and key in NOT_UNDER else args["prep"]
+        return f"{SPOT_PREPS[prep][0]} {self.np(key, 'the', num)}"
 
     def it(self, plan: Plan) -> str:
         return "them" if plan.obj_num == "pl" else "it"
 
+    def place(self, key: str, went: bool, fr_prep: str = "à") -> str:
+        """"to the park" / "to school" / "onto the boat" (went) or "in the park" (being there)."""
+        np = self.noun(key) if key in _NO_ARTICLE else self.np(key, "the")
+        return f"{_WENT.get(key, 'to') if went else _LOC[fr_prep]} {np}"
+
     # --- events --------------------------------------------------------------------------
     def sentence(self, kind: str, args: dict, plan: Plan) -> str:
+        text = template_text(kind, args, plan, "en")
+        if text is not None:
+            return finish(fill(self, text, args, plan))
         return finish(getattr(self, "_" + kind)(args, plan))
 
     def _setting(self, a: dict, plan: Plan) -> str:
         key, prep = TOPIC_DATA[plan.topic].places[a["place"]]
-        place = self.np(key, "the")
-        verb = f"went to {place}" if a["form"] == "went" else f"was {_LOC[prep]} {place}"
+        verb = f"went {self.place(key, True)}" if a["form"] == "went" else f"was {self.place(key, False, prep)}"
         tail = f" with {self.np(plan.obj, 'a', plan.obj_num, plan.obj_adj)}" if a["with_obj"] else ""
+        if a.get("with_pet"):
+            tail = f" with {self.ph_myrel('pet', None, a, plan)} {plan.pet.name}"
         return f"{TIMES[a['time']][0]}, {plan.hero.name} {verb}{tail}"
 
     def _companion(self, a: dict, plan: Plan) -> str:
         f = plan.friend
-        return f"{self.subj(plan.hero)} was with {self.poss(plan.hero)} {_REL[f.rel]} {f.name}"
+        if f is None:  # a parent, in the arcs where hero and helper act together
+            return f"{self.subj(plan.hero)} was with {self.person(plan.helper, plan)}"
+        who = f"{self.subj(plan.hero)} was with {self.poss(plan.hero)} {_REL[f.rel]} {f.name}"
+        return f"{who}, who was very {a['adj']}" if a.get("adj") else who
 
     def _weather(self, a: dict, plan: Plan) -> str:
         return TOPIC_DATA[plan.topic].weather[a["idx"]]["en"]
@@ -144,6 +160,92 @@ class EnglishRealiser:
         if a["tmpl"] == "play":
             return f"after that, {hero} and {helper} played with {obj} until evening"
         return f"{hero} was {a['feeling']} again, because {helper} had found {obj}"
+
+    # --- template placeholders (see slmlab.world.templates) ----------------------------------
+    def _who_or_what(self, x: str, args: dict, plan: Plan, person: tuple, thing: tuple) -> str:
+        """A pronoun of a role (person: he, she, they) or of a noun argument (thing: sg, pl)."""
+        if x in ("they", "all"):
+            return person[2]
+        if x in ("hero", "helper", "friend", "pet", "winner", "loser"):
+            return person[role(x, args, plan).gender == "f"]
+        return thing[noun_arg(x, args, plan)[1] == "pl"]
+
+    def ph_N(self, x, _, args, plan):
+        return self.person(role(x, args, plan), plan)
+
+    def ph_he(self, x, _, args, plan):
+        return self._who_or_what(x, args, plan, ("he", "she", "they"), ("it", "they"))
+
+    def ph_him(self, x, _, args, plan):
+        return self._who_or_what(x, args, plan, ("him", "her", "them"), ("it", "them"))
+
+    ph_lui = ph_dat = ph_him
+
+    def ph_his(self, x, _, args, plan):
+        return self._who_or_what(x, args, plan, ("his", "her", "their"), ("its", "their"))
+
+    def ph_e(self, x, _, args, plan):
+        return ""
+
+    def ph_it(self, x, _, args, plan):
+        return self._who_or_what(x, args, plan, ("him", "her", "them"), ("it", "them"))
+
+    def ph_pron(self, x, _, args, plan):
+        return self._who_or_what(x, args, plan, ("he", "she", "they"), ("it", "they"))
+
+    def ph_was(self, x, _, args, plan):
+        return "were" if noun_arg(x, args, plan)[1] == "pl" else "was"
+
+    def ph_itwas(self, x, _, args, plan):
+        return "they were" if noun_arg(x, args, plan)[1] == "pl" else "it was"
+
+    def ph_np(self, x, det, args, plan):
+        key, num, adj = noun_arg(x, args, plan)
+        det, adj = np_spec(det, adj)
+        return self.np(key, det, num, adj)
+
+    def ph_adj(self, key, target, args, plan):
+        return args.get(key, key)
+
+    def ph_spot(self, x, _, args, plan):
+        return self.spot(plan, args)
+
+    def ph_to_place(self, x, _, args, plan):
+        return self.place(noun_arg("place", args, plan)[0], True)
+
+    def _vp(self, verb: str, prep: str | None, det: str, noun: str, past: bool) -> str:
+        p = PREPS[prep][0] if prep else ""
+        v = self.past[verb] if past else verb
+        return " ".join(w for w in (v, p, self.np(noun, det)) if w)
+
+    def ph_act_inf(self, x, _, args, plan):
+        return self._vp(*args["act"], past=False)
+
+    def ph_act_past(self, x, _, args, plan):
+        return self._vp(*args["act"], past=True)
+
+    def ph_make_inf(self, x, _, args, plan):
+        verb, noun = args["make"]
+        return self._vp(verb, None, "a", noun, past=False)
+
+    def ph_time(self, x, _, args, plan):
+        return TIMES[args["time"]][0]
+
+    def ph_myrel(self, x, _, args, plan):
+        p = role(x, args, plan)
+        return f"{self.poss(role('hero', args, plan))} {_REL[p.rel]}"
+
+    def ph_noise(self, x, _, args, plan):
+        return "barking" if role(x, args, plan).rel == "dog" else "meowing"
+
+    def ph_color(self, x, _, args, plan):
+        return args["color"]
+
+    def ph_game(self, x, _, args, plan):
+        return "race" if args["game"] == "race" else "contest"
+
+    def ph_one(self, x, _, args, plan):
+        return "one"
 
     # --- benchmark support ---------------------------------------------------------------
     def word_forms(self) -> set[str]:

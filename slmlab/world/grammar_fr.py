@@ -14,8 +14,8 @@ import re
 
 from slmlab.world.lexicon import ADJS, NOUNS, TIMES, TOPIC_DATA, VERBS
 from slmlab.world.planner import Person, Plan
-from slmlab.world.realise import finish
-from slmlab.world.topics import PREPS, SPOT_PREPS
+from slmlab.world.realise import fill, finish, group, noun_arg, np_spec, role, template_text
+from slmlab.world.topics import NOT_UNDER, PREPS, SPOT_PREPS
 
 VOWELS = "aeiouyâàéèêëîïôöûùœAEIOUYÉÈÊÎÔ"
 _REL = {("friend", "m"): "ami", ("friend", "f"): "amie", ("cousin", "m"): "cousin",
@@ -130,7 +130,8 @@ class FrenchRealiser:
 
     def spot(self, plan: Plan, args: dict) -> str:
         key, num = TOPIC_DATA[plan.topic].spots[args["spot"]]
-        return f"{SPOT_PREPS[args['prep']][1]} {self.np(key, 'the', num)}"
+        prep = "next to" if args["prep"] == "under" and key in NOT_UNDER else args["prep"]
+        return f"{SPOT_PREPS[prep][1]} {self.np(key, 'the', num)}"
 
     def surface(self, text: str) -> str:
         """Elision, son + vowel, then contractions (elision first: à l'arbre, not au arbre)."""
@@ -149,6 +150,9 @@ class FrenchRealiser:
 
     # --- events ---------------------------------------------------------------------------
     def sentence(self, kind: str, args: dict, plan: Plan) -> str:
+        text = template_text(kind, args, plan, "fr")
+        if text is not None:
+            return finish(self.surface(fill(self, text, args, plan)))
         return finish(self.surface(getattr(self, "_" + kind)(args, plan)))
 
     def _setting(self, a: dict, plan: Plan) -> str:
@@ -156,12 +160,17 @@ class FrenchRealiser:
         h = plan.hero
         verb = (f"est {participle('allé', h.gender, 'sg')}" if a["form"] == "went" else "était")
         tail = f" avec {self.np(plan.obj, 'a', plan.obj_num, plan.obj_adj)}" if a["with_obj"] else ""
+        if a.get("with_pet"):
+            tail = f" avec {self.ph_myrel('pet', None, a, plan)} {plan.pet.name}"
         return f"{TIMES[a['time']][1]}, {h.name} {verb} {prep} {self.np(key, 'the')}{tail}"
 
     def _companion(self, a: dict, plan: Plan) -> str:
         f = plan.friend
+        if f is None:  # a parent, in the arcs where hero and helper act together
+            return f"{self.subj(plan.hero)} était avec {self.person(plan.helper, plan)}"
         rel = _REL[(f.rel, f.gender)]
-        return f"{self.subj(plan.hero)} était avec {'sa' if f.gender == 'f' else 'son'} {rel} {f.name}"
+        who = f"{self.subj(plan.hero)} était avec {'sa' if f.gender == 'f' else 'son'} {rel} {f.name}"
+        return f"{who}, qui était très {self.adj(a['adj'], f.gender, 'sg')}" if a.get("adj") else who
 
     def _weather(self, a: dict, plan: Plan) -> str:
         return TOPIC_DATA[plan.topic].weather[a["idx"]]["fr"]
@@ -237,6 +246,106 @@ class FrenchRealiser:
             return f"après ça, {hero} et {helper} ont joué avec {obj} jusqu'au soir"
         feel = self.adj(a["feeling"], h.gender, "sg")
         return f"{hero} était de nouveau {feel}, car {helper} avait retrouvé {obj}"
+
+    # --- template placeholders (see slmlab.world.templates) -----------------------------------
+    _PEOPLE = ("hero", "helper", "friend", "pet", "winner", "loser")
+
+    def _gn(self, x: str, args: dict, plan: Plan) -> tuple[str, str]:
+        """(gender, number) of a role, a group (they, all) or a noun argument (m/f literal)."""
+        if x in ("m", "f"):
+            return x, "sg"
+        if x in ("they", "all"):
+            people = group(x, args, plan)
+            return ("f" if all(p.gender == "f" for p in people) else "m"), "pl"
+        if x in self._PEOPLE:
+            return role(x, args, plan).gender, "sg"
+        key, num, _ = noun_arg(x, args, plan)
+        return self.gender(key), num
+
+    def _pick(self, x, args, plan, forms: tuple) -> str:
+        """forms = (m sg, f sg, m pl, f pl)."""
+        g, num = self._gn(x, args, plan)
+        return forms[(g == "f") + 2 * (num == "pl")]
+
+    def ph_N(self, x, _, args, plan):
+        return self.person(role(x, args, plan), plan)
+
+    def ph_he(self, x, _, args, plan):
+        return self._pick(x, args, plan, ("il", "elle", "ils", "elles"))
+
+    ph_pron = ph_he
+
+    def ph_him(self, x, _, args, plan):
+        return self._pick(x, args, plan, ("le", "la", "les", "les"))
+
+    ph_it = ph_him
+
+    def ph_lui(self, x, _, args, plan):
+        return self._pick(x, args, plan, ("lui", "elle", "eux", "elles"))
+
+    def ph_dat(self, x, _, args, plan):
+        return self._pick(x, args, plan, ("lui", "lui", "leur", "leur"))
+
+    def ph_e(self, x, _, args, plan):
+        return agr(*self._gn(x, args, plan))
+
+    def ph_was(self, x, _, args, plan):
+        return "étaient" if self._gn(x, args, plan)[1] == "pl" else "était"
+
+    def ph_itwas(self, x, _, args, plan):
+        return "c'étaient" if self._gn(x, args, plan)[1] == "pl" else "c'était"
+
+    def ph_np(self, x, det, args, plan):
+        key, num, adj = noun_arg(x, args, plan)
+        det, adj = np_spec(det, adj)
+        return self.np(key, det, num, adj)
+
+    def ph_adj(self, key, target, args, plan):
+        g, num = self._gn(target, args, plan)
+        return self.adj(args.get(key, key), g, num)
+
+    def ph_spot(self, x, _, args, plan):
+        return self.spot(plan, args)
+
+    def ph_to_place(self, x, _, args, plan):
+        key = noun_arg("place", args, plan)[0]
+        prep = dict(TOPIC_DATA[plan.topic].places)[key]
+        return f"{prep} {self.np(key, 'the')}"
+
+    def _vp(self, verb: str, prep: str | None, det: str, noun: str, subj=None) -> str:
+        p = PREPS[prep][1] if prep else ""
+        v = self._past(verb, subj) if subj else self.verbs[verb][0]
+        return " ".join(w for w in (v, p, self.np(noun, det)) if w)
+
+    def ph_act_inf(self, x, _, args, plan):
+        return self._vp(*args["act"])
+
+    def ph_act_past(self, x, _, args, plan):
+        g, num = self._gn("they", args, plan)
+        return self._vp(*args["act"], subj=("", g, num))
+
+    def ph_make_inf(self, x, _, args, plan):
+        verb, noun = args["make"]
+        return self._vp(verb, None, "a", noun)
+
+    def ph_time(self, x, _, args, plan):
+        return TIMES[args["time"]][1]
+
+    def ph_myrel(self, x, _, args, plan):
+        p = role(x, args, plan)
+        return f"{'sa' if p.gender == 'f' else 'son'} {_REL[(p.rel, p.gender)]}"
+
+    def ph_noise(self, x, _, args, plan):
+        return "aboyer" if role(x, args, plan).rel == "dog" else "miauler"
+
+    def ph_color(self, x, _, args, plan):
+        return self.adj(args["color"], "m", "sg")
+
+    def ph_game(self, x, _, args, plan):
+        return "la course" if args["game"] == "race" else "le concours"
+
+    def ph_one(self, x, _, args, plan):
+        return self._pick(x, args, plan, ("un", "une", "des", "des"))
 
     # --- benchmark support ----------------------------------------------------------------
     def word_forms(self) -> set[str]:

@@ -41,6 +41,7 @@ class Topic:
     agents: list = field(default_factory=list)  # (noun key, adj key | None): take objects away
     activities: list = field(default_factory=list)  # (verb, prep | None, det, noun key)
     weather: list = field(default_factory=list)  # background sentences {lang: text} (imparfait)
+    creations: list = field(default_factory=list)  # (verb, noun key): things a child makes
 
 
 NOUNS: dict[str, Entry] = {}
@@ -130,6 +131,23 @@ kind = gentil,gentille
 brave = courageux,courageuse,courageux,courageuses
 clever = malin,maligne
 curious = curieux,curieuse,curieux,curieuses
+fast = rapide
+slow = lent
+ready = prêt
+empty = vide
+full = plein
+perfect = parfait
+delicious = délicieux,délicieuse,délicieux,délicieuses
+wonderful = merveilleux,merveilleuse,merveilleux,merveilleuses
+tiny = minuscule
+dirty = sale
+surprised = surpris,surprise,surpris,surprises
+excited = impatient
+thirsty = assoiffé
+noisy = bruyant
+long = long,longue,longs,longues <
+short = court
+sweet = sucré
 """)
 POSITIVE = ("happy", "glad", "relieved", "proud", "cheerful", "calm")
 NEGATIVE = ("sad", "worried", "upset", "angry", "disappointed", "scared")
@@ -207,6 +225,33 @@ listen:listened = écouter:écouté:a
 push:pushed = pousser:poussé:a
 pull:pulled = tirer:tiré:a
 fix:fixed = réparer:réparé:a
+win:won = gagner:gagné:a
+wait:waited = attendre:attendu:a
+try:tried = essayer:essayé:a
+break:broke = casser:cassé:a
+decide:decided = décider:décidé:a
+notice:noticed = remarquer:remarqué:a
+hear:heard = entendre:entendu:a
+follow:followed = suivre:suivi:a
+discover:discovered = découvrir:découvert:a
+show:showed = montrer:montré:a
+wrap:wrapped = emballer:emballé:a
+choose:chose = choisir:choisi:a
+share:shared = partager:partagé:a
+clap:clapped = applaudir:applaudi:a
+stroke:stroked = caresser:caressé:a
+stay:stayed = rester:resté:e
+tell:told = raconter:raconté:a
+return:returned = revenir:revenu:e
+disappear:disappeared = disparaître:disparu:a
+call:called = appeler:appelé:a
+work:worked = travailler:travaillé:a
+knock:knocked = renverser:renversé:a
+appear:appeared = apparaître:apparu:e
+stop:stopped = arrêter:arrêté:a
+spend:spent = passer:passé:a
+plan:planned = prévoir:prévu:a
+love:loved = adorer:adoré:a
 """)
 
 # --- people, pets, time --------------------------------------------------------------------
@@ -243,6 +288,31 @@ water = eau:f:eaux
 grass = herbe:f
 way = chemin:m
 hand = main:f
+rain = pluie:f
+snow = neige:f
+cloud = nuage:m
+rainbow = arc-en-ciel:m:arcs-en-ciel
+sky = ciel:m:ciels
+sun = soleil:m
+night = nuit:f
+surprise = surprise:f
+paper = papier:m
+prize = prix:m:prix
+race = course:f
+contest = concours:m:concours
+heart = cœur:m
+room = chambre:f
+trip = voyage:m
+sandwich = sandwich:m
+paw print = trace de patte:f:traces de pattes
+collar = collier:m
+leash = laisse:f
+idea = idée:f
+birthday = anniversaire:m
+dark = noir:m
+song = chanson:f
+window = fenêtre:f
+eye/eyes = œil:m:yeux
 """)
 TIMES = (("One morning", "Un matin"), ("One afternoon", "Un après-midi"),
          ("One day", "Un jour"), ("One evening", "Un soir"), ("Last Sunday", "Dimanche dernier"),

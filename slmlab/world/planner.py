@@ -22,6 +22,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from slmlab.world import topics as _topics  # noqa: F401  (fills TOPIC_DATA)
+from slmlab.world.arcs import ARCS, CHAR_ADJS, arcs_for, count_arc, draw_arc, kids, pet_options
 from slmlab.world.lexicon import (BOYS, COLORS, GIRLS, NEGATIVE, PETS, POSITIVE, SIZES,
                                   TIMES, TOPIC_DATA, TOPICS)
 from slmlab.world.topics import FALL_PREPS, SPOT_PREPS
@@ -59,6 +60,9 @@ class Plan:
     obj_num: str  # sg | pl
     obj_adj: str
     events: list = field(default_factory=list)  # [(kind, args: dict)]
+    arc: str = "lost"  # lost | a key of slmlab.world.arcs.ARCS
+    pet: Person | None = None  # the runaway pet of the "pet" arc
+    roles: dict = field(default_factory=dict)  # arc roles, e.g. winner / loser of a contest
 
 
 def heldout_names(topic: str, gender: str) -> tuple[str, ...]:
@@ -87,6 +91,10 @@ def _companion(rng: random.Random, hero: Person) -> Person | None:
     if r < 0.55:
         noun, gender, names = rng.choice(PETS)
         return Person(rng.choice(names), gender, "pet", noun)
+    return _child(rng, hero)
+
+
+def _child(rng: random.Random, hero: Person) -> Person:
     gender = rng.choice("mf")
     names = [n for n in (GIRLS if gender == "f" else BOYS) if n != hero.name]
     rel = rng.choice(("friend", "cousin", "brother" if gender == "m" else "sister"))
@@ -100,11 +108,42 @@ def _spot(rng: random.Random, t, preps) -> dict:
 def make_plan(rng: random.Random, split: str = "train") -> Plan:
     """Draw one story plan from `rng`; heroes follow the split's name x topic reservation."""
     topic = rng.choice(TOPICS)
-    t = TOPIC_DATA[topic]
     gender = rng.choice("mf")
     hero = Person(rng.choice(hero_names(topic, gender, split)), gender)
+    arc = rng.choice(("lost",) + tuple(arcs_for(topic)))
+    if arc != "lost":
+        return _arc_plan(rng, ARCS[arc], topic, hero)
+    return _lost_plan(rng, topic, hero)
+
+
+def _parent(rng: random.Random) -> Person:
+    g = rng.choice("mf")
+    return Person("", g, "parent", "mom" if g == "f" else "dad")
+
+
+def _arc_plan(rng: random.Random, arc, topic: str, hero: Person) -> Plan:
+    t = TOPIC_DATA[topic]
+    child = arc.company == "child" or rng.random() < 0.6
+    friend = _child(rng, hero) if child else None
+    helper = friend or _parent(rng)
+    pet = None
+    if arc.pet:
+        noun, g, name = rng.choice(pet_options())
+        pet = Person(name, g, "pet", noun)
+    num = "sg" if arc.obj_sg or rng.random() >= 0.25 else "pl"
+    plan = Plan(topic, hero, friend, helper, rng.choice(t.objects), num, rng.choice(OBJ_ADJS),
+                arc=arc.name, pet=pet)
+    if arc.name == "contest":
+        winner = rng.choice((hero, friend))
+        plan.roles = {"winner": winner, "loser": friend if winner is hero else hero}
+    draw_arc(rng, arc, plan, MAX_SENTENCES)
+    return plan
+
+
+def _lost_plan(rng: random.Random, topic: str, hero: Person) -> Plan:
+    t = TOPIC_DATA[topic]
     friend = _companion(rng, hero)
-    helper = friend or Person("", g := rng.choice("mf"), "parent", "mom" if g == "f" else "dad")
+    helper = friend or _parent(rng)
     plan = Plan(topic, hero, friend, helper, rng.choice(t.objects),
                 "pl" if rng.random() < 0.25 else "sg", rng.choice(OBJ_ADJS))
     intro = rng.choice(INTROS)
@@ -116,7 +155,7 @@ def make_plan(rng: random.Random, split: str = "train") -> Plan:
     ev.append(("setting", {"time": rng.randrange(len(TIMES)), "place": rng.randrange(len(t.places)),
                            "form": rng.choice(("went", "was")), "with_obj": intro == "setting"}))
     if friend:
-        ev.append(("companion", {}))
+        ev.append(("companion", {"adj": rng.choice((None,) + CHAR_ADJS)}))
     if "weather" in chosen:
         ev.append(("weather", {"idx": rng.randrange(len(t.weather))}))
     if "activity" in chosen:
@@ -150,8 +189,10 @@ def _problem(rng: random.Random, t) -> tuple:
 
 
 def count_plans(split: str = "train") -> int:
-    """Exact number of distinct plans `make_plan` can draw for `split` (mirrors its choices)."""
+    """Exact number of distinct plans `make_plan` can draw for `split` (mirrors its choices):
+    the lost arc's, plus every other arc's (`slmlab.world.arcs.count_arc`)."""
     n_time, n_pos = len(TIMES), len(POSITIVE)
+    n_pets = len(pet_options())
     total = 0
     for topic in TOPICS:
         t = TOPIC_DATA[topic]
@@ -159,13 +200,24 @@ def count_plans(split: str = "train") -> int:
         per_hero = 0
         for gender in "mf":
             heroes = len(hero_names(topic, gender, split))
-            n_pets = sum(len(names) for _, _, names in PETS)
-            # companions: none (2 parents), pet, or child (gender x relation x name)
-            kids = sum(2 * (len(GIRLS if g == "f" else BOYS) - (g == gender)) for g in "mf")
-            for friend, n_comp in ((False, 2), (True, n_pets + kids)):
+            # companions: none (2 parents), pet, or child (gender x relation x name), with an
+            # optional character adjective in the companion sentence
+            for friend, n_comp in ((False, 2), (True, (n_pets + kids(gender)) * (1 + len(CHAR_ADJS)))):
                 per_hero += heroes * n_comp * _count_story(t, friend, spots)
+            for name in arcs_for(topic):
+                total += heroes * _count_arc_cast(ARCS[name], topic, t, gender)
         total += per_hero * n_time * n_pos * len(ENDINGS)  # time, ending feeling, template
     return total
+
+
+def _count_arc_cast(arc, topic: str, t, gender: str) -> int:
+    """Plans of `arc` for one topic and hero: companion, pet, object, winner, events."""
+    obj = len(t.objects) * len(OBJ_ADJS) * (1 if arc.obj_sg else 2)
+    pets = len(pet_options()) if arc.pet else 1
+    winner = 2 if arc.name == "contest" else 1
+    with_child = kids(gender) * count_arc(arc, topic, True, MAX_SENTENCES)
+    alone = 2 * count_arc(arc, topic, False, MAX_SENTENCES) if arc.company != "child" else 0
+    return obj * pets * winner * (with_child + alone)
 
 
 def _count_story(t, friend: bool, spots: int) -> int:

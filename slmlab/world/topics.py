@@ -151,7 +151,7 @@ make||some|pancake = crêpe:f
 cut||some|carrot = carotte:f
 wash||the*|plate = assiette:f
 make||a|pie = tarte:f""", """
-The kitchen smelled of chocolate. = La cuisine sentait le chocolat.
+It smelled of chocolate. = Ça sentait le chocolat.
 The oven was hot. = Le four était chaud.
 It was raining outside. = Il pleuvait dehors.""")
 
@@ -185,7 +185,7 @@ draw||a|house = maison:f
 write||a|letter = lettre:f
 sing||a|song = chanson:f
 paint||a|flower = fleur:f""", """
-The classroom was full of children. = La classe était pleine d'enfants.
+There were children everywhere. = Il y avait des enfants partout.
 The teacher was very kind. = La maîtresse était très gentille.
 The bell was ringing. = La cloche sonnait.""")
 
@@ -231,7 +231,7 @@ mountain = montagne:f @à
 hill = colline:f @sur
 ski slope = piste:f @sur""", """
 glove = gant:m
-scarf = écharpe:f
+scarf/scarves = écharpe:f
 sled = luge:f
 woolly hat = bonnet:m
 ski = ski:m
@@ -320,7 +320,7 @@ sing||a|song
 eat||some|sweet = bonbon:m""", """
 Everyone was laughing. = Tout le monde riait.
 There was music everywhere. = Il y avait de la musique partout.
-The room was full of balloons. = La pièce était pleine de ballons.""")
+There were balloons everywhere. = Il y avait des ballons partout.""")
 
 _topic("garden", """
 garden = jardin:m @à
@@ -457,6 +457,24 @@ play|with|a|marble""", """
 It was raining hard. = Il pleuvait très fort.
 The sky was dark. = Le ciel était sombre.
 The wind was blowing. = Le vent soufflait.""")
+
+# things a child makes (the "make" arc): things that can fall over and break
+_CREATIONS = {"beach": ("build|sandcastle", "make|shell necklace = collier de coquillages:m:colliers de coquillages"),
+              "forest": ("build|cabin", "make|necklace = collier:m"), "kitchen": ("bake|cake", "make|pie"),
+              "school": ("build|tower = tour:f", "make|paper plane = avion en papier:m:avions en papier"),
+              "farm": ("build|scarecrow = épouvantail:m", "build|fence"),
+              "snow": ("build|snowman", "build|igloo = igloo:m"), "space": ("build|robot",),
+              "birthday": ("bake|cake", "make|crown = couronne:f"),
+              "garden": ("build|birdhouse = nichoir:m", "build|scarecrow"),
+              "sea": ("build|raft = radeau:m:radeaux", "make|paper boat"), "city": ("make|kite",),
+              "rain": ("build|tower", "make|paper boat")}
+for _name, _t in TOPIC_DATA.items():
+    for _line in _CREATIONS[_name]:
+        _verb, _noun = _line.split("|")
+        _t.creations.append((_verb, _ref_or_new(_noun)))
+# "under" makes no sense with these spots: spot() says "next to" instead
+NOT_UNDER = {"pond", "lake", "puddle", "stream", "dune", "crater", "fountain", "gutter", "rock",
+             "sink", "haystack", "hedge", "log", "snowman", "fence", "mast", "sail", "oven"}
 
 assert tuple(TOPIC_DATA) == ("beach", "forest", "kitchen", "school", "farm", "snow", "space",
                              "birthday", "garden", "sea", "city", "rain")
