@@ -86,10 +86,10 @@ ARCS = {
         _setting(pet=True), WITH, WEATHER, ACTIVITY,
         Slot("runaway", opts=lambda t, plan: {"animal": t.animals}),
         REACTION,
-        Slot("call", True),
+        Slot("call", True, derive=lambda prev, plan: {"place": prev["setting"]["place"]}),
         Slot("clue", opts=_spot, types=("prints", "noise", "collar")),
         Slot("rescue", opts=_spot),
-    ), ("pet_hug", "pet_home", "pet_leash"), pet=True),
+    ), ("pet_hug", "pet_home", "pet_leash", "pet_wash"), pet=True),
     "weather": Arc("weather", ("beach", "forest", "farm", "garden", "sea", "city"), "child_or_parent", (
         _setting(), WITH, SEE,
         Slot("goal", opts=lambda t, plan: {"act": _acts(t)}),
@@ -139,7 +139,8 @@ ARCS = {
         Slot("explore", derive=lambda prev, plan: {"place": prev["journey"]["place"]}),
         Slot("discovery", opts=_spot),
         Slot("show", True),
-    ), ("t_keep", "t_best")),
+        Slot("back", True, derive=lambda prev, plan: {"place": prev["journey"]["place"]}),
+    ), ("t_keep", "t_best", "t_sleep")),
 }
 
 

@@ -45,7 +45,9 @@ _add("pet", "call", None,
      ("{N:hero} called {N:pet} again and again, but {he:pet} did not return",
       "{N:hero} a appelé {N:pet} encore et encore, mais {he:pet} n'est pas revenu{e:pet}"),
      ("{N:hero} waited for a long time, but {N:pet} did not return",
-      "{N:hero} a attendu longtemps, mais {N:pet} n'est pas revenu{e:pet}"))
+      "{N:hero} a attendu longtemps, mais {N:pet} n'est pas revenu{e:pet}"),
+     ("{N:hero} looked everywhere, but {np:place:the} was empty",
+      "{N:hero} a cherché partout, mais {np:place:the} était vide"))
 _add("pet", "clue", "prints",
      ("then {N:helper} noticed paw prints {spot}", "puis {N:helper} a remarqué des traces de pattes {spot}"),
      ("after a while, {N:helper} saw some paw prints {spot}",
@@ -100,7 +102,9 @@ _add("gift", "occasion", None,
      ("{time}, {N:friend} was turning seven", "{time}, {N:friend} allait avoir sept ans"))
 _add("gift", "idea", None,
      ("{N:hero} wanted to give {him:friend} a surprise", "{N:hero} voulait {dat:friend} faire une surprise"),
-     ("{N:hero} had an idea for a present", "{N:hero} a eu une idée de cadeau"))
+     ("{N:hero} had an idea for a present", "{N:hero} a eu une idée de cadeau"),
+     ("{N:hero} had saved money all week for a present",
+      "{N:hero} avait économisé toute la semaine pour un cadeau"))
 _add("gift", "errand", None,
      ("so {he:hero} went {to_place} to look for a present",
       "alors {he:hero} est allé{e:hero} {to_place} pour chercher un cadeau"),
@@ -118,19 +122,25 @@ _add("gift", "hide", None,
 _add("gift", "arrive", None,
      ("then {N:friend} arrived, a little early", "puis {N:friend} est arrivé{e:friend}, un peu en avance"),
      ("in the afternoon, {N:friend} came with {his:friend} mom",
-      "l'après-midi, {N:friend} est venu{e:friend} avec sa maman"))
+      "l'après-midi, {N:friend} est venu{e:friend} avec sa maman"),
+     ("when the present was ready, {N:friend} arrived",
+      "quand le cadeau était prêt, {N:friend} est arrivé{e:friend}"))
 _add("gift", "give", None,
      ("{N:hero} gave {N:friend} the present, and {he:friend} opened it at once",
       "{N:hero} a donné le cadeau à {N:friend}, et {he:friend} l'a ouvert tout de suite"),
      ("when {N:friend} opened the present, {he:friend} found {np:obj:the} inside",
-      "quand {N:friend} a ouvert le cadeau, {he:friend} a trouvé {np:obj:the} dedans"))
+      "quand {N:friend} a ouvert le cadeau, {he:friend} a trouvé {np:obj:the} dedans"),
+     ("{N:friend} opened a big box full of paper and found {np:obj:the} inside",
+      "{N:friend} a ouvert une grande boîte pleine de papier et a trouvé {np:obj:the} dedans"))
 
 # --- contest: a race or a game with a winner ---------------------------------------------
 _add("contest", "challenge", "race",
      ("{N:hero} and {N:friend} decided to race to {np:goal:the}",
       "{N:hero} et {N:friend} ont décidé de faire la course jusqu'à {np:goal:the}"),
      ("{N:hero} and {N:friend} wanted to see who could run the fastest",
-      "{N:hero} et {N:friend} voulaient savoir qui courait le plus vite"))
+      "{N:hero} et {N:friend} voulaient savoir qui courait le plus vite"),
+     ("{N:hero} and {N:friend} decided to run a short race to {np:goal:the}",
+      "{N:hero} et {N:friend} ont décidé de faire une course courte jusqu'à {np:goal:the}"))
 _add("contest", "challenge", "throw",
      ("{N:hero} and {N:friend} wanted to see who could throw {np:obj:a} the farthest",
       "{N:hero} et {N:friend} voulaient savoir qui lancerait {np:obj:a} le plus loin"),
@@ -143,7 +153,8 @@ _add("contest", "challenge", "jump",
 _add("contest", "lead", None,
      ("at first, {N:loser} was faster", "au début, {N:loser} était plus rapide"),
      ("{N:loser} started very well and was sure to win",
-      "{N:loser} a très bien commencé et était sûr{e:loser} de gagner"))
+      "{N:loser} a très bien commencé et était sûr{e:loser} de gagner"),
+     ("at first, {N:winner} was too slow", "au début, {N:winner} était trop lent{e:winner}"))
 _add("contest", "slip", None,
      ("but then {N:loser} slipped and fell {spot}", "mais ensuite, {N:loser} a glissé et est tombé{e:loser} {spot}"),
      ("but then {N:loser} got tired and had to stop {spot}",
@@ -217,14 +228,29 @@ _add("trip", "way", None,
      ("the trip was long, and {N:hero} looked out of the window all the way",
       "le voyage était long, et {N:hero} a regardé par la fenêtre pendant tout le chemin"),
      ("on the way, {he:they} sang songs and ate sandwiches",
-      "en chemin, {he:they} ont chanté des chansons et mangé des sandwichs"))
+      "en chemin, {he:they} ont chanté des chansons et mangé des sandwichs"),
+     ("on the way, {he:they} ate sandwiches and drank some water, because {he:they} were thirsty",
+      "en chemin, {he:they} ont mangé des sandwichs et bu de l'eau, parce qu'{he:they} étaient assoiffé{e:they}"),
+     ("{N:hero} had a new hat to wear, and {he:they} listened to music all the way",
+      "{N:hero} avait un nouveau chapeau à porter, et {he:they} ont écouté de la musique pendant tout le chemin"))
 _add("trip", "explore", None,
      ("{he:they} explored {np:place:the} all morning", "{he:they} ont exploré {np:place:the} toute la matinée"),
-     ("{he:they} walked around {np:place:the} for a long time", "{he:they} se sont promené{e:they} longtemps autour de {np:place:the}"))
+     ("{he:they} walked around {np:place:the} for a long time", "{he:they} se sont promené{e:they} longtemps autour de {np:place:the}"),
+     ("{he:they} explored {np:place:the}, and it was wonderful",
+      "{he:they} ont exploré {np:place:the}, et c'était merveilleux"))
 _add("trip", "discovery", None,
      ("suddenly, {N:hero} discovered {np:obj:a+} {spot}", "soudain, {N:hero} a découvert {np:obj:a+} {spot}"),
      ("{N:hero} noticed something shiny {spot}, and {itwas:obj} {np:obj:a+}",
-      "{N:hero} a remarqué quelque chose de brillant {spot}, et {itwas:obj} {np:obj:a+}"))
+      "{N:hero} a remarqué quelque chose de brillant {spot}, et {itwas:obj} {np:obj:a+}"),
+     ("{N:hero} discovered {np:obj:a} {spot}, and {pron:obj} {was:obj} very heavy",
+      "{N:hero} a découvert {np:obj:a} {spot}, et {pron:obj} {was:obj} très {adj:heavy:obj}"),
+     ("suddenly, {N:hero} discovered {np:obj:a+tiny} {spot}",
+      "soudain, {N:hero} a découvert {np:obj:a+tiny} {spot}"))
+_add("trip", "back", None,
+     ("in the evening, {he:they} left {np:place:the} and went home",
+      "le soir, {he:they} sont parti{e:they} de {np:place:the} et sont rentré{e:they} à la maison"),
+     ("at sunset, {he:they} left {np:place:the}, tired and happy",
+      "au coucher du soleil, {he:they} sont parti{e:they} de {np:place:the}, fatigué{e:they} et content{e:they}"))
 _add("trip", "show", None,
      ("{he:hero} showed {it:obj} to {N:helper}, who said that {pron:obj} {was:obj} very old",
       "{he:hero} {it:obj} a montré{e:obj} à {N:helper}, qui a dit qu'{pron:obj} {was:obj} très {adj:old:obj}"),
@@ -283,6 +309,12 @@ ENDINGS = {
     "t_keep": dict(en="{N:hero} took {it:obj} home and kept {it:obj} in {his:hero} room",
                    fr="{N:hero} {it:obj} a rapporté{e:obj} à la maison et {it:obj} a gardé{e:obj} dans sa chambre",
                    wrong=("number",), topical=False),
+    "t_sleep": dict(en="that night, {N:hero} slept with {np:obj:the} next to {his:hero} bed",
+                    fr="cette nuit-là, {N:hero} a dormi avec {np:obj:the} à côté de son lit",
+                    wrong=("object",), topical=True),
+    "pet_wash": dict(en="at home, {N:hero} washed {N:pet} until {he:pet} was clean again",
+                     fr="à la maison, {N:hero} a lavé {N:pet} jusqu'à ce qu'{he:pet} soit de nouveau propre",
+                     wrong=("pet",), topical=False),
     "t_best": dict(en="{N:hero} said that it was the best trip ever, because {he:hero} had found {np:obj:the}",
                    fr="{N:hero} a dit que c'était le plus beau voyage, parce qu'{he:hero} avait trouvé {np:obj:the}",
                    wrong=("object", "gender"), topical=True),

@@ -152,7 +152,8 @@ cut||some|carrot = carotte:f
 wash||the*|plate = assiette:f
 make||a|pie = tarte:f""", """
 It smelled of chocolate. = Ça sentait le chocolat.
-The oven was hot. = Le four était chaud.
+The cookies were delicious. = Les biscuits étaient délicieux.
+The pancakes were sweet. = Les crêpes étaient sucrées.
 It was raining outside. = Il pleuvait dehors.""")
 
 _topic("school", """
@@ -187,7 +188,8 @@ sing||a|song = chanson:f
 paint||a|flower = fleur:f""", """
 There were children everywhere. = Il y avait des enfants partout.
 The teacher was very kind. = La maîtresse était très gentille.
-The bell was ringing. = La cloche sonnait.""")
+The bell was ringing. = La cloche sonnait.
+The children were very noisy. = Les enfants étaient très bruyants.""")
 
 _topic("farm", """
 farm = ferme:f @à
