@@ -24,6 +24,7 @@ from slmlab.world.lexicon import (BOYS, COLORS, GIRLS, NEGATIVE, PETS, POSITIVE,
 from slmlab.world.templates import ENDINGS, TEMPLATES
 from slmlab.world.topics import SPOT_PREPS
 
+SEE_ADJS = (None,) + tuple(a for a in SIZES if a not in ("new", "shiny"))  # not "a new dolphin"
 CHAR_ADJS = ("kind", "brave", "clever", "curious", "funny", "cheerful", "young", "strong", "quiet")
 _PREPS = tuple(SPOT_PREPS)
 _NONE = lambda t, plan: {}  # noqa: E731
@@ -72,7 +73,7 @@ COMPANION = Slot("companion", opts=lambda t, plan: {"adj": (None,) + CHAR_ADJS},
 WITH = Slot("companion", opts=lambda t, plan: {"adj": ((None,) + CHAR_ADJS) if plan.friend else (None,)})
 WEATHER = Slot("weather", True, lambda t, plan: {"idx": range(len(t.weather))})
 ACTIVITY = Slot("activity", True, lambda t, plan: {"idx": range(len(t.activities)), **_subj(t, plan)})
-SEE = Slot("see", True, lambda t, plan: {"animal": t.animals, "adj": (None,) + SIZES,
+SEE = Slot("see", True, lambda t, plan: {"animal": t.animals, "adj": SEE_ADJS,
                                          **_subj(t, plan), **_spot(t, plan)})
 REACTION = Slot("reaction", True, lambda t, plan: {"feeling": NEGATIVE, "cry": (False, True)})
 
@@ -192,6 +193,8 @@ def _ending_args(rng, arc: Arc, plan, prev: dict) -> dict:
     if arc.pet:
         args["pet"] = plan.pet
         args["place"] = t.places[prev["setting"]["place"]][0]
+    if arc.name == "trip":
+        args["place"] = t.places[prev["journey"]["place"]][0]
     if arc.name == "weather":
         args["w"], args["act"] = prev["turn"]["type"], prev["goal"]["act"]
     if arc.name == "contest":

@@ -1,10 +1,16 @@
 """Benchmark items from held-out stories: StoryCloze, TopicCloze, lexical and syntactic pairs.
 
 - StoryCloze: context = all but the last sentence; right = the real ending; wrong = the same
-  ending template realised from a perturbed plan (opposite feeling, hero and helper swapped,
-  or an object of the topic that the story never mentions), so it is fluent, on topic, of
-  matched structure and length, and contradicts the context.
-- TopicCloze: wrong = the ending of another held-out story on another topic (closest length).
+  ending template realised from a perturbed ending event, chosen among the template's own
+  perturbations (`ENDINGS[t]["wrong"]`; opposite feeling, hero and helper swapped, the hero's
+  pronoun of the other gender, another pet's name, the other weather, it <-> them, or a noun of
+  the topic that the story never mentions), so it is fluent, on topic, of matched structure
+  and length, and contradicts the context.
+- TopicCloze: wrong = the ending of another held-out story on another topic that names a noun
+  of its own topic and none of this one's, with this story's characters put in; the same
+  template as the right ending where possible, else the same arc, then the closest length.
+  Right endings name a topic noun only in part of the stories (see bench_world.py's shape
+  statistics), so "names an object" is a weak cue, not a give-away.
 - Lexical pairs (like sWUGGY): a word of the language vs a pronounceable non-word made by
   swapping one consonant between vowels, absent from both languages' lexicons.
 - Syntactic pairs (like sBLiMP): grammatical vs an audible agreement, auxiliary, contraction,
@@ -159,8 +165,8 @@ def _needs(tmpl: str) -> set[str]:
 def topic_cloze(plans: list[Plan], seed: int, window: int = 64) -> list[ClozeItem]:
     """Wrong ending: the ending of another topic's story (one that names a noun of its topic
     and none of this one's), with this story's characters put in, so names give nothing away;
-    the same ending template as the right one where possible (same shape), else the closest
-    length, among the next `window` stories."""
+    the same ending template as the right one where possible (same shape), else one of the
+    same arc, then the closest length, among the next `window` stories."""
     items = []
     for i, plan in enumerate(plans):
         text = realise(plan)
@@ -179,7 +185,8 @@ def topic_cloze(plans: list[Plan], seed: int, window: int = 64) -> list[ClozeIte
             wrong = _last(replace(plan, obj_num=o.obj_num), (kind, {**oargs, **people}))
             if wrong == right:
                 continue
-            scored.append(((oargs["tmpl"] != rargs["tmpl"], _length_gap(wrong, right)), j, wrong))
+            shape = (oargs["tmpl"] != rargs["tmpl"], o.arc != plan.arc, _length_gap(wrong, right))
+            scored.append((shape, j, wrong))
         best = min(scored, key=lambda x: x[:2])[2]
         items.append(ClozeItem(f"tc-s{seed}-{i:05d}", "topic", plan.topic,
                                {k: v[:-1] for k, v in text.items()}, right, best))

@@ -16,6 +16,7 @@ _REL = {"friend": "friend", "cousin": "cousin", "brother": "brother", "sister": 
 # places named without an article ("went to school") and verbs of motion other than "to"
 _NO_ARTICLE = {"school"}
 _WENT = {"boat": "onto", "rocket": "into", "street": "out into", "attic": "up to"}
+_AT = {"garden": "in", "park": "in", "mountain": "in the mountains", "cabin": "in"}  # was at/in ...
 _IRREGULAR = {"went": "goed", "found": "finded", "lost": "losed", "brought": "bringed",
               "saw": "seed", "took": "taked"}
 
@@ -87,7 +88,10 @@ class EnglishRealiser:
     def place(self, key: str, went: bool, fr_prep: str = "à") -> str:
         """"to the park" / "to school" / "onto the boat" (went) or "in the park" (being there)."""
         np = self.noun(key) if key in _NO_ARTICLE else self.np(key, "the")
-        return f"{_WENT.get(key, 'to') if went else _LOC[fr_prep]} {np}"
+        if went:
+            return f"{_WENT.get(key, 'to')} {np}"
+        at = _AT.get(key, _LOC[fr_prep])
+        return at if " " in at else f"{at} {np}"
 
     # --- events --------------------------------------------------------------------------
     def sentence(self, kind: str, args: dict, plan: Plan) -> str:
@@ -158,7 +162,7 @@ class EnglishRealiser:
         if a["tmpl"] == "thank":
             return f"in the end, {hero} was {a['feeling']} and thanked {helper}"
         if a["tmpl"] == "play":
-            return f"after that, {hero} and {helper} played with {obj} until evening"
+            return f"after that, {hero} and {helper} played with {obj} for a long time"
         return f"{hero} was {a['feeling']} again, because {helper} had found {obj}"
 
     # --- template placeholders (see slmlab.world.templates) ----------------------------------

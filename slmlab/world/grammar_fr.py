@@ -15,7 +15,7 @@ import re
 from slmlab.world.lexicon import ADJS, NOUNS, TIMES, TOPIC_DATA, VERBS
 from slmlab.world.planner import Person, Plan
 from slmlab.world.realise import fill, finish, group, noun_arg, np_spec, role, template_text
-from slmlab.world.topics import NOT_UNDER, PREPS, SPOT_PREPS
+from slmlab.world.topics import NOT_UNDER, PLACE_PREP, PREPS, SPOT_PREPS
 
 VOWELS = "aeiouyâàéèêëîïôöûùœAEIOUYÉÈÊÎÔ"
 _REL = {("friend", "m"): "ami", ("friend", "f"): "amie", ("cousin", "m"): "cousin",
@@ -243,7 +243,7 @@ class FrenchRealiser:
             feel = self.adj(a["feeling"], h.gender, "sg")
             return f"à la fin, {hero} était {feel} et {self.subj(h)} a remercié {helper}"
         if a["tmpl"] == "play":
-            return f"après ça, {hero} et {helper} ont joué avec {obj} jusqu'au soir"
+            return f"après ça, {hero} et {helper} ont joué longtemps avec {obj}"
         feel = self.adj(a["feeling"], h.gender, "sg")
         return f"{hero} était de nouveau {feel}, car {helper} avait retrouvé {obj}"
 
@@ -309,7 +309,7 @@ class FrenchRealiser:
 
     def ph_to_place(self, x, _, args, plan):
         key = noun_arg("place", args, plan)[0]
-        prep = dict(TOPIC_DATA[plan.topic].places)[key]
+        prep = PLACE_PREP[key]
         return f"{prep} {self.np(key, 'the')}"
 
     def _vp(self, verb: str, prep: str | None, det: str, noun: str, subj=None) -> str:

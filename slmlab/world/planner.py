@@ -22,7 +22,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from slmlab.world import topics as _topics  # noqa: F401  (fills TOPIC_DATA)
-from slmlab.world.arcs import ARCS, CHAR_ADJS, arcs_for, count_arc, draw_arc, kids, pet_options
+from slmlab.world.arcs import ARCS, CHAR_ADJS, SEE_ADJS, arcs_for, count_arc, draw_arc, kids, pet_options
 from slmlab.world.lexicon import (BOYS, COLORS, GIRLS, NEGATIVE, PETS, POSITIVE, SIZES,
                                   TIMES, TOPIC_DATA, TOPICS)
 from slmlab.world.topics import FALL_PREPS, SPOT_PREPS
@@ -36,7 +36,7 @@ PROBLEMS = ("agent", "lose", "fall")
 RESOLVES = ("bring", "search")
 ENDINGS = ("thank", "play", "because")
 OBJ_ADJS = COLORS + SIZES
-SEE_ADJS = (None,) + SIZES
+
 
 
 @dataclass(frozen=True)

@@ -474,6 +474,8 @@ for _name, _t in TOPIC_DATA.items():
     for _line in _CREATIONS[_name]:
         _verb, _noun = _line.split("|")
         _t.creations.append((_verb, _ref_or_new(_noun)))
+# place key -> French locative preposition, whatever the topic (endings travel across topics)
+PLACE_PREP = {k: prep for t in TOPIC_DATA.values() for k, prep in t.places}
 # "under" makes no sense with these spots: spot() says "next to" instead
 NOT_UNDER = {"pond", "lake", "puddle", "stream", "dune", "crater", "fountain", "gutter", "rock",
              "sink", "haystack", "hedge", "log", "snowman", "fence", "mast", "sail", "oven"}
