@@ -141,14 +141,14 @@ def run_pnmi(args) -> dict:
     train_pairs = sentences(args.train_sentences, seed=1)
     test_pairs = sentences(args.test_sentences, seed=99)
     rows = []
-    for frame_rate in (12.5, 25.0):
+    grid = [tuple(float(x) if i == 0 else int(x) for i, x in enumerate(g.split(":")))
+            for g in args.grid.split(",")]  # "12.5:2048:1" = frame rate, units, context
+    for frame_rate in sorted({g[0] for g in grid}):
         hop = int(24000 / frame_rate)
         tr_w, tr_l = _labelled(train_pairs, "train", hop, 0)
         te_w, te_l = _labelled(test_pairs, "test", hop, 0)
         tr_l, te_l = sum(tr_l, []), sum(te_l, [])
-        for n_units, context in [(512, True), (1024, True), (2048, True), (2048, False)]:
-            if frame_rate == 25.0 and not context:
-                continue
+        for n_units, context in [(g[1], bool(g[2])) for g in grid if g[0] == frame_rate]:
             t0 = time.perf_counter()
             tok = train_builtin(tr_w, n_units=n_units, frame_rate=frame_rate, seed=0,
                                 iters=args.iters, context=context)
@@ -176,6 +176,9 @@ def main() -> None:
     ap.add_argument("--sentences", type=int, default=600, help="sentences for throughput")
     ap.add_argument("--train-sentences", type=int, default=3000)
     ap.add_argument("--test-sentences", type=int, default=600)
+    ap.add_argument("--grid", default="12.5:512:1,12.5:1024:1,12.5:2048:1,12.5:2048:0,"
+                    "25:512:1,25:1024:1,25:2048:1",
+                    help="settings to compare: frame_rate:n_units:context, comma-separated")
     ap.add_argument("--iters", type=int, default=10, help="k-means iterations")
     ap.add_argument("--workdir", default="runs/bench_speech")
     ap.add_argument("--out", default=None, help="write the results as JSON here")
