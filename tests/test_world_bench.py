@@ -189,3 +189,44 @@ def test_cli(tmp_path, capsys):
     assert len(load_benchmark(tmp_path / "bench.jsonl").items()) == 60
     bad = _write_jsonl(tmp_path / "bad.jsonl", [{"story_id": "b", "sentences": {"en": ["A."]}}])
     assert main(["world", "--ingest", str(bad), "--out", str(tmp_path / "o")]) == 2
+
+
+def test_story_cloze_every_ending_has_a_contradiction():
+    """Every ending template of every arc yields a wrong ending that differs from the right
+    one in both languages, and the perturbations of all kinds occur."""
+    from slmlab.world.benchmark import _wrong_ending
+    from slmlab.world.realise import realise
+    from slmlab.world.stories import generate_plans
+    from slmlab.world.templates import ENDINGS
+    import random
+
+    by_tmpl = {}
+    for p in generate_plans(1500, seed=8, split="heldout"):
+        by_tmpl.setdefault(p.events[-1][1]["tmpl"], []).append(p)
+    assert set(ENDINGS) <= set(by_tmpl)
+    for tmpl, plans in by_tmpl.items():
+        for i, p in enumerate(plans[:12]):
+            text = realise(p)
+            wrong = _wrong_ending(p, text, random.Random(i))
+            for lang in ("en", "fr"):
+                assert wrong[lang] != text[lang][-1] and wrong[lang] not in text[lang], (tmpl, wrong)
+                assert abs(len(wrong[lang]) - len(text[lang][-1])) <= max(10, 0.15 * len(text[lang][-1]))
+    kinds = {k for e in ENDINGS.values() for k in e["wrong"]}
+    assert kinds == {"feeling", "swap", "object", "gender", "pet", "event", "number"}
+
+
+def test_topic_cloze_shape_is_not_a_giveaway():
+    """Right endings also name topic nouns most of the time, and most wrong endings use the
+    right ending's own template, so 'names an object' or the template do not give it away."""
+    from slmlab.world.benchmark import _content, _topical, topic_nouns
+    from slmlab.world.stories import generate_plans
+
+    bench = make_benchmark(300, seed=4)
+    plans = generate_plans(300, seed=4, split="heldout")
+    topical = [_topical(p.events[-1][1]["tmpl"]) and bool(_content(p.events[-1][1]) & topic_nouns(p.topic))
+               for p in plans]
+    assert 0.6 <= sum(topical) / len(topical) <= 0.95
+    same_start = [it.right["en"].split()[:2] == it.wrong["en"].split()[:2] for it in bench.topic_cloze]
+    assert sum(same_start) / len(same_start) >= 0.5
+    gap = sum(abs(len(it.right["fr"]) - len(it.wrong["fr"])) for it in bench.topic_cloze) / 300
+    assert gap <= 12
