@@ -1,7 +1,7 @@
 """One documented function per demo action, bound to a loaded `DemoSession`.
 
 Every action turns widget values into a call of slmlab.demo and results into widget values:
-audio as `(sample_rate, int16 np.ndarray)`, plots as plotly figures, text as markdown. Errors a
+audio as a fresh 16-bit wav file at 24 kHz (see `to_wav`), plots as plotly figures, text as markdown. Errors a
 user can fix (bad audio, empty text, bad option) become `gr.Error` with the package's message;
 anything unexpected is logged with its traceback on the server and shown as one line, so the
 page never shows a traceback and the server keeps serving.
@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import tempfile
+import time
+import uuid
+from pathlib import Path
 from typing import Any, Callable
 
 import gradio as gr
@@ -23,9 +27,35 @@ log = logging.getLogger("slmlab.app")
 TYPED = "(type your own)"
 
 
-def to_int16(wav: np.ndarray) -> tuple[int, np.ndarray]:
-    """float32 [T] in [-1, 1] at 24 kHz -> (24000, int16 [T]), what gr.Audio plays."""
-    return SAMPLE_RATE, (np.clip(np.nan_to_num(wav), -1.0, 1.0) * 32767).astype(np.int16)
+AUDIO_DIR = Path(tempfile.gettempdir()) / "slmlab-app"  # our wav files, one per output
+AUDIO_TTL = 15 * 60  # seconds an output wav is kept (Gradio copies it into its cache at once)
+
+
+def to_wav(wav: np.ndarray) -> str:
+    """float32 [T] in [-1, 1] at 24 kHz -> path of a fresh 16-bit wav file for gr.Audio.
+
+    Why a file and not (sample_rate, array): Gradio 6.31 writes an array output to a path named
+    by its content hash, re-truncating the file when two requests return the same audio at
+    once (the same example twice), so a concurrent download can read a partial file. A unique
+    file is copied into Gradio's cache atomically (temp name + rename)."""
+    import soundfile as sf
+
+    AUDIO_DIR.mkdir(parents=True, exist_ok=True)
+    _sweep(AUDIO_DIR)
+    path = AUDIO_DIR / f"{uuid.uuid4().hex}.wav"
+    sf.write(str(path), np.clip(np.nan_to_num(wav), -1.0, 1.0), SAMPLE_RATE, subtype="PCM_16")
+    return str(path)
+
+
+def _sweep(d: Path) -> None:
+    """Delete output wavs older than AUDIO_TTL (a live server would otherwise fill /tmp)."""
+    cutoff = time.time() - AUDIO_TTL
+    for f in d.glob("*.wav"):
+        try:
+            if f.stat().st_mtime < cutoff:
+                f.unlink()
+        except OSError:  # another worker got there first
+            pass
 
 
 def friendly(fn: Callable) -> Callable:
@@ -62,8 +92,11 @@ class Actions:
         status = (f"Prompt: {len(c.prompt_audio) / SAMPLE_RATE:.1f} s → {len(c.prompt_units)} "
                   f"units; continuation: {len(c.new_units)} units "
                   f"({len(c.new_units) / c.frame_rate:.1f} s) in {c.elapsed:.2f} s.")
+        if len(c.new_units) < round(float(seconds) * c.frame_rate):
+            status += (" The model stopped early: it predicted the end of the story (EOS)"
+                       + (" at once — try another seed." if len(c.new_units) == 0 else "."))
         state = {"units": c.prompt_units.tolist(), "label": label}
-        return (to_int16(c.prompt_audio), to_int16(c.audio),
+        return (to_wav(c.prompt_audio), to_wav(c.audio) if len(c.audio) else None,
                 figures.units_plot(c.prompt_units, c.new_units, c.frame_rate), status, state,
                 proj.figure, figures.neighbours_markdown(proj.nearest, proj.method, proj.layer))
 

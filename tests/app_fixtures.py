@@ -63,11 +63,11 @@ def server():
     return demo
 
 
-def client():
+def client(name: str = "main"):
     from gradio_client import Client
 
     return Client(server().local_url, verbose=False, analytics_enabled=False,
-                  download_files=str(workdir() / "downloads"))
+                  download_files=str(workdir() / "downloads" / name))
 
 
 def write_wav(path: Path, wav: np.ndarray, sr: int, subtype: str | None = None) -> Path:
