@@ -1,0 +1,178 @@
+"""What the teaching notebooks share: one small world built once, and audio players.
+
+The notebooks (notebooks/0N_*.ipynb) run top to bottom on a 2-core CPU in a few minutes because
+they share one run dir (default `<repo>/runs/notebooks/`, else `$SLMLAB_RUNS/notebooks`):
+
+    corpus/              the small corpus (slmlab.corpus): stories, speech, tokenizer, eval set
+    ckpt/stage{1,2,3}/   the three-stage recipe on the `tiny` preset (slmlab.stages)
+    arms/<arm>/          baseline arms continued from stage 1 at the budget of stages 2 + 3
+
+Each `ensure_*` function builds what is missing and reuses what exists (the corpus and the
+trainer both resume and skip finished work), so the first notebook that needs an artifact pays
+for it and the others reuse it. `SmallWorld` holds every size; the notebooks' parameters cells
+point at bigger runs instead (a corpus dir, checkpoints, or experiment results under results/).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from slmlab import config as C
+from slmlab.constants import SAMPLE_RATE
+
+# arms whose checkpoint is the recipe's own stage, not a separate run
+RECIPE_ARMS = {"stage1": "1", "interleave+finetune": "3"}
+
+
+@dataclass
+class SmallWorld:
+    """Sizes of the notebooks' shared run (seconds of CPU, not a real experiment)."""
+
+    n_stories: int = 60  # train stories (held-out ones: heldout_fraction of that)
+    heldout_fraction: float = 0.25  # held-out stories feed the eval set and the held-out loss
+    n_units: int = 256  # built-in tokenizer units (Mimi has 2048; fewer suit a tiny corpus)
+    tokenizer_sentences: int = 240  # sentences of corpus audio the tokenizer is trained on
+    eval_items: int = 40  # benchmark items per kind (x4 conditions for the cloze tasks)
+    aligned_pairs: int = 60  # held-out EN/FR sentence pairs for probing
+    preset: str = "tiny"  # model preset
+    total_steps: int = 100  # optimizer steps over the three stages (split 50:20:15)
+    context: int = 256  # tokens per training window
+    batch_size: int = 8  # windows per step
+    lr: float = 2e-3  # peak learning rate (tiny models like it high)
+    seed: int = 0
+    arms: tuple[str, ...] = ("mixed",)  # baselines trained besides the recipe
+    train_extra: dict = field(default_factory=dict)  # other TrainConfig fields
+
+    def __post_init__(self) -> None:
+        for name in ("n_stories", "n_units", "tokenizer_sentences", "total_steps", "context",
+                     "batch_size", "lr"):
+            C.check_positive(name, getattr(self, name))
+        C.check_range("heldout_fraction", self.heldout_fraction, 0.05, 0.5)
+        self.arms = tuple(self.arms)
+
+
+def repo_root() -> Path | None:
+    """The checkout holding this package (None when slmlab is installed elsewhere)."""
+    root = Path(__file__).resolve().parents[1]
+    return root if (root / "notebooks").is_dir() and (root / "pyproject.toml").exists() else None
+
+
+def notebook_run_dir(run_dir: str | Path | None = None) -> Path:
+    """The shared run dir: `run_dir` if given, else <repo>/runs/notebooks (cwd-independent)."""
+    if run_dir:
+        return Path(run_dir).expanduser().resolve()
+    root = repo_root()
+    base = root / "runs" if root is not None else C.runs_dir()
+    return (base / "notebooks").resolve()
+
+
+# ------------------------------------------------------------------ corpus and checkpoints
+
+
+def corpus_config(run_dir: str | Path | None = None, world: SmallWorld | None = None):
+    """The `CorpusConfig` of the small world under run_dir/corpus."""
+    from slmlab.corpus import CorpusConfig
+
+    w = world or SmallWorld()
+    # one worker: synthesis is fast, and worker processes would compete with the kernel
+    return CorpusConfig(out=str(notebook_run_dir(run_dir) / "corpus"), n_stories=w.n_stories,
+                        heldout_fraction=w.heldout_fraction, n_units=w.n_units,
+                        tokenizer_sentences=w.tokenizer_sentences, eval_items=w.eval_items,
+                        aligned_pairs=w.aligned_pairs, workers=1, shard_size=20, seed=w.seed,
+                        device="cpu", progress=False)
+
+
+def ensure_corpus(run_dir: str | Path | None = None, world: SmallWorld | None = None) -> Path:
+    """The small corpus dir, built on first use (~1 min on 2 cores), reused afterwards."""
+    from slmlab.corpus import META_FILE, build_corpus
+
+    cfg = corpus_config(run_dir, world)
+    out = Path(cfg.out)
+    if (out / META_FILE).exists():
+        return out
+    print(f"building the small corpus in {out} (once; later notebooks reuse it) ...", flush=True)
+    return build_corpus(cfg)
+
+
+def recipe(run_dir: str | Path | None = None, world: SmallWorld | None = None):
+    """The three-stage `Recipe` of the small world (checkpoints under run_dir/ckpt)."""
+    from slmlab.stages import Recipe
+
+    w = world or SmallWorld()
+    train = {"batch_size": w.batch_size, "lr": w.lr, "warmup": 5, "log_every": 5,
+             "eval_every": 10, "eval_batches": 2, "device": "cpu", "compile": "off",
+             "progress": False, **w.train_extra}
+    return Recipe(corpus=str(ensure_corpus(run_dir, w)), out=str(notebook_run_dir(run_dir) / "ckpt"),
+                  preset=w.preset, total_steps=w.total_steps, context=w.context, seed=w.seed,
+                  train=train)
+
+
+def ensure_stages(run_dir: str | Path | None = None, world: SmallWorld | None = None
+                  ) -> dict[str, Path]:
+    """{stage: final checkpoint dir} of the recipe, training whatever is missing."""
+    from slmlab.stages import run_recipe
+
+    return {k: Path(v) for k, v in run_recipe(recipe(run_dir, world)).items()}
+
+
+def ensure_arms(run_dir: str | Path | None = None, world: SmallWorld | None = None
+                ) -> dict[str, Path]:
+    """{arm: final checkpoint dir}: stage 1, the baselines of `world.arms`, and the recipe
+    (stages 2 + 3 are the arm 'interleave+finetune' at the same budget)."""
+    from slmlab.stages import run_arm
+
+    w = world or SmallWorld()
+    stages = ensure_stages(run_dir, w)
+    stage1_cfg = recipe(run_dir, w).configs()["1"]
+    arms = {"stage1": stages["1"]}
+    for arm in w.arms:
+        if arm not in RECIPE_ARMS:
+            arms[arm] = Path(run_arm(stage1_cfg, arm, notebook_run_dir(run_dir) / "arms"))
+    arms["interleave+finetune"] = stages["3"]
+    return arms
+
+
+def metrics_files(ckpt_root: str | Path) -> dict[str, Path]:
+    """{stage name: metrics.jsonl} of a recipe root (stage1/, stage2/, stage3/ under it)."""
+    root = Path(ckpt_root)
+    return {f"stage {p.parent.name[-1]}": p for p in sorted(root.glob("stage*/metrics.jsonl"))}
+
+
+# ------------------------------------------------------------------ audio players
+
+
+def _wav_bytes(wav: np.ndarray, rate: int) -> bytes:
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, np.asarray(wav, dtype=np.float32), rate, format="WAV", subtype="PCM_16")
+    return buf.getvalue()
+
+
+def audio(wav: np.ndarray | Sequence[float], rate: int = SAMPLE_RATE):
+    """An IPython audio player for a float waveform [T] (not rescaled: levels compare)."""
+    from IPython.display import Audio
+
+    return Audio(data=_wav_bytes(np.clip(np.asarray(wav, np.float32), -1, 1), rate), rate=rate)
+
+
+def audio_table(rows: Sequence[tuple[str, str, np.ndarray]], rate: int = SAMPLE_RATE,
+                headers: tuple[str, str, str] = ("", "text", "listen")):
+    """An HTML table of (label, text, waveform [T]) rows, one player per row."""
+    from IPython.display import HTML
+
+    cells = []
+    for label, text, wav in rows:
+        b64 = base64.b64encode(_wav_bytes(np.clip(np.asarray(wav, np.float32), -1, 1), rate))
+        player = f'<audio controls preload="none" src="data:audio/wav;base64,{b64.decode()}"></audio>'
+        cells.append(f"<tr><td><b>{html.escape(str(label))}</b></td>"
+                     f"<td style='text-align:left'>{html.escape(str(text))}</td><td>{player}</td></tr>")
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    return HTML(f"<table><tr>{head}</tr>{''.join(cells)}</table>")
