@@ -1,4 +1,5 @@
-"""Benchmark slmlab.world on one core: stories/s, benchmark build time, lemma and plan counts.
+"""Benchmark slmlab.world on one core: stories/s, benchmark build time, lemma (declared and
+used in the generated stories) and plan counts, arcs and templates, TopicCloze shape stats.
 
     .venv/bin/python benchmarks/bench_world.py --n 20000 --out results/bench_world.json
 """
@@ -11,7 +12,9 @@ import time
 from pathlib import Path
 
 from slmlab.world import count_plans, generate_stories, lemma_counts, make_benchmark
-from slmlab.world.lexicon import BOYS, GIRLS, PETS, TOPICS
+from slmlab.world.arcs import ARCS
+from slmlab.world.lexicon import BOYS, GIRLS, PETS, TOPICS, lemma_usage
+from slmlab.world.templates import ENDINGS, TEMPLATES
 
 
 def write_sample(path: Path, seed: int = 0) -> None:
@@ -43,6 +46,26 @@ def write_sample(path: Path, seed: int = 0) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
+def topic_cloze_shape(bench, plans) -> dict:
+    """How much the shape of TopicCloze endings could give the answer away."""
+    from slmlab.world.benchmark import _content, _topical, topic_nouns
+
+    n = len(bench.topic_cloze)
+    right_topical = sum(_topical(p.events[-1][1]["tmpl"]) and bool(_content(p.events[-1][1])
+                                                                   & topic_nouns(p.topic)) for p in plans)
+    out = {"right_names_topic_noun": round(right_topical / n, 3), "wrong_names_topic_noun": 1.0,
+           "same_first_two_words": round(sum(it.right["en"].split()[:2] == it.wrong["en"].split()[:2]
+                                             for it in bench.topic_cloze) / n, 3)}
+    for lang in ("en", "fr"):
+        r = [it.right[lang] for it in bench.topic_cloze]
+        w = [it.wrong[lang] for it in bench.topic_cloze]
+        out[lang] = {"right_chars": round(sum(map(len, r)) / n, 1), "wrong_chars": round(sum(map(len, w)) / n, 1),
+                     "mean_abs_char_gap": round(sum(abs(len(a) - len(b)) for a, b in zip(r, w)) / n, 1),
+                     "right_words": round(sum(len(x.split()) for x in r) / n, 2),
+                     "wrong_words": round(sum(len(x.split()) for x in w) / n, 2)}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=20000, help="stories to generate for timing")
@@ -59,6 +82,10 @@ def main() -> None:
     t0 = time.perf_counter()
     bench = make_benchmark(args.bench_items, seed=0)
     bt = time.perf_counter() - t0
+    from slmlab.world.stories import generate_plans
+
+    usage = lemma_usage({lang: [x for s in stories for x in s.sentences[lang]] for lang in ("en", "fr")})
+    shape = topic_cloze_shape(bench, generate_plans(args.bench_items, 0, "heldout"))
     sentences = sum(len(s.sentences["en"]) for s in stories)
     distinct = len({" ".join(s.sentences["en"]) for s in stories})
     res = {
@@ -68,12 +95,21 @@ def main() -> None:
         "lemmas": lemma_counts(), "names": len(GIRLS) + len(BOYS),
         "pet_names": sum(len(n) for _, _, n in PETS), "topics": len(TOPICS),
         "distinct_plans": {"train": count_plans("train"), "heldout": count_plans("heldout")},
+        "lemmas_used_in_stories": {lang: {k: v for k, v in u.items()} for lang, u in usage.items()},
+        "arcs": 1 + len(ARCS), "sentence_templates": sum(len(v) for v in TEMPLATES.values()),
+        "template_slots": len(TEMPLATES), "ending_templates": len(ENDINGS) + 3,
+        "topic_cloze_shape": shape,
     }
     print(f"{res['stories_per_s']:.0f} stories/s on one core ({args.n} stories, "
           f"{res['mean_sentences']} sentences each); benchmark of {res['benchmark_items']} items "
           f"in {bt:.2f} s; lemmas en {res['lemmas']['en']['total']} fr {res['lemmas']['fr']['total']}; "
           f"distinct plans train {res['distinct_plans']['train']:.3e} "
-          f"heldout {res['distinct_plans']['heldout']:.3e}")
+          f"heldout {res['distinct_plans']['heldout']:.3e}; lemmas used in {args.n} stories: "
+          f"en {usage['en']['total']['used']}/{usage['en']['total']['declared']} "
+          f"fr {usage['fr']['total']['used']}/{usage['fr']['total']['declared']}; "
+          f"{res['arcs']} arcs, {res['sentence_templates']} sentence templates, "
+          f"{res['ending_templates']} endings; TopicCloze right endings naming a topic noun "
+          f"{shape['right_names_topic_noun']:.0%}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2))
 

@@ -13,11 +13,15 @@ Contract names (ARCHITECTURE.md):
   dataset, one row per story, a list[str] column per language), `load_parallel(path)`: ingest
   a real aligned corpus (.jsonl, .csv, or a HF dataset saved with save_to_disk); see
   `slmlab.world.ingest` for the formats and `IngestError`.
-- Plans and counts: `generate_plans`, `count_plans(split)`, `lemma_counts()`.
+- Plans and counts: `generate_plans`, `count_plans(split)`, `lemma_counts()`; how many lemmas
+  occur in generated text: `slmlab.world.lexicon.lemma_usage({lang: [sentences]})`.
 
-Layout: lexicon.py + topics.py (bilingual vocabulary), planner.py (language-neutral plans),
-realise.py (the per-language interface), grammar_en.py / grammar_fr.py (realisers),
-stories.py, benchmark.py, ingest.py, cli.py (`slmlab world ...`).
+Layout: lexicon.py + topics.py (bilingual vocabulary), planner.py (language-neutral plans, the
+"lost" arc), arcs.py (seven more arcs, declared as slots: drawn and counted from one
+declaration), templates.py (their bilingual sentence templates and 18 endings with their
+StoryCloze perturbations), realise.py (the per-language interface and template filling),
+grammar_en.py / grammar_fr.py (realisers), stories.py, benchmark.py, ingest.py, cli.py
+(`slmlab world ...`).
 """
 
 from slmlab.world.benchmark import (CONDITIONS, Benchmark, ClozeItem, MinimalPair, load_benchmark,

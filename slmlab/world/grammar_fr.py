@@ -24,6 +24,11 @@ _REL = {("friend", "m"): "ami", ("friend", "f"): "amie", ("cousin", "m"): "cousi
         ("mom", "f"): "maman", ("dad", "m"): "papa"}
 
 
+_ELIDE = re.compile(rf"\b(le|la|de|que|se|ne|je|me|te|jusque|sa) ([{VOWELS}h][\w-]*)", re.IGNORECASE)
+_CONTRACTIONS = {"à le ": "au ", "à les ": "aux ", "de le ": "du ", "de les ": "des "}
+_CONTRACT = re.compile(r"\b(à le |à les |de le |de les )")
+
+
 def noun_plural(sg: str) -> str:
     if sg[-1] in "sxz":
         return sg
@@ -142,11 +147,8 @@ class FrenchRealiser:
             if word.lower() == "sa":
                 return "son " + nxt
             return word[:-1] + "'" + nxt
-        text = re.sub(rf"\b(le|la|de|que|se|ne|je|me|te|jusque|sa) ([{VOWELS}h][\w-]*)", elide,
-                      text, flags=re.IGNORECASE)
-        for a, b in (("à le ", "au "), ("à les ", "aux "), ("de le ", "du "), ("de les ", "des ")):
-            text = re.sub(rf"\b{a}", b, text)
-        return text
+        text = _ELIDE.sub(elide, text)
+        return _CONTRACT.sub(lambda m: _CONTRACTIONS[m.group(1)], text)
 
     # --- events ---------------------------------------------------------------------------
     def sentence(self, kind: str, args: dict, plan: Plan) -> str:

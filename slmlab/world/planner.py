@@ -4,10 +4,14 @@ A `Plan` is a topic, its characters and object, and a list of events `(kind, arg
 language's realiser (`slmlab.world.realise.realisers()`) turns event i into sentence i, so the
 English and French stories are aligned by construction.
 
-Story shape (4 to 7 sentences): setting, [companion], [weather], [activity], [sight],
-[find], problem, [reaction], resolution, ending. The object is introduced either in the
-setting ("went to the beach with a red ball") or by a find sentence; optional sentences are
-drawn so that the total stays within 7.
+A plan first draws its topic, hero and arc: "lost" (below) or one of the arcs of
+`slmlab.world.arcs` that suit the topic (pet, weather, gift, contest, fear, make, trip), each
+equally likely. Every story has 4 to 7 sentences.
+
+The lost arc: setting, [companion], [weather], [activity], [sight], [find], problem,
+[reaction], resolution, ending. The object is introduced either in the setting ("went to the
+beach with a red ball") or by a find sentence; optional sentences are drawn so that the total
+stays within 7.
 
 Held-out combinations: for every topic and gender, `N_HELDOUT_NAMES` hero names (chosen by a
 hash of name and topic) only ever appear as heroes of held-out stories on that topic; train

@@ -3,8 +3,10 @@
 A realiser has `lang`, `sentence(kind, args, plan) -> str` (one per event kind: setting,
 companion, weather, activity, see, find, problem, reaction, resolve, ending), `word_forms()`
 (single-word forms of its lexicon, for lexical minimal pairs) and
-`syntactic_pair(rng, plan) -> (phenomenon, good, bad)`. Adding a language = one grammar
-module with such a class + a spec per lexicon entry + `register(...)`.
+`syntactic_pair(rng, plan) -> (phenomenon, good, bad)`. The arcs of `slmlab.world.arcs` are
+written as templates (`slmlab.world.templates`) whose placeholders each realiser fills with
+its `ph_<name>` methods. Adding a language = one grammar module with such a class + a spec
+per lexicon entry + a template text per language + `register(...)`.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ _PH = re.compile(r"\{(\w+)(?::([\w+ ]+))?(?::([\w+]+))?\}")
 
 def template_text(kind: str, args: dict, plan: Plan, lang: str) -> str | None:
     """The template of an event in `lang`, or None for the lost arc's hand-written sentences."""
-    from slmlab.world.templates import ENDINGS, TEMPLATES
+    from slmlab.world.templates import ENDINGS, TEMPLATES  # noqa: PLC0415 (cached after the first)
 
     if kind == "ending":
         e = ENDINGS.get(args["tmpl"])

@@ -465,10 +465,10 @@ _CREATIONS = {"beach": ("build|sandcastle", "make|shell necklace = collier de co
               "forest": ("build|cabin", "make|necklace = collier:m"), "kitchen": ("bake|cake", "make|pie"),
               "school": ("build|tower = tour:f", "make|paper plane = avion en papier:m:avions en papier"),
               "farm": ("build|scarecrow = épouvantail:m", "build|fence"),
-              "snow": ("build|snowman", "build|igloo = igloo:m"), "space": ("build|robot",),
+              "snow": ("build|snowman", "build|igloo = igloo:m"), "space": ("build|robot", "build|rocket"),
               "birthday": ("bake|cake", "make|crown = couronne:f"),
               "garden": ("build|birdhouse = nichoir:m", "build|scarecrow"),
-              "sea": ("build|raft = radeau:m:radeaux", "make|paper boat"), "city": ("make|kite",),
+              "sea": ("build|raft = radeau:m:radeaux", "make|paper boat"), "city": ("make|kite", "build|bridge"),
               "rain": ("build|tower", "make|paper boat")}
 for _name, _t in TOPIC_DATA.items():
     for _line in _CREATIONS[_name]:
