@@ -35,16 +35,16 @@ RECIPE_ARMS = {"stage1": "1", "interleave+finetune": "3"}
 class SmallWorld:
     """Sizes of the notebooks' shared run (seconds of CPU, not a real experiment)."""
 
-    n_stories: int = 60  # train stories (held-out ones: heldout_fraction of that)
+    n_stories: int = 48  # train stories (held-out ones: heldout_fraction of that)
     heldout_fraction: float = 0.25  # held-out stories feed the eval set and the held-out loss
     n_units: int = 256  # built-in tokenizer units (Mimi has 2048; fewer suit a tiny corpus)
-    tokenizer_sentences: int = 240  # sentences of corpus audio the tokenizer is trained on
-    eval_items: int = 40  # benchmark items per kind (x4 conditions for the cloze tasks)
-    aligned_pairs: int = 60  # held-out EN/FR sentence pairs for probing
+    tokenizer_sentences: int = 200  # sentences of corpus audio the tokenizer is trained on
+    eval_items: int = 30  # benchmark items per kind (x4 conditions for the cloze tasks)
+    aligned_pairs: int = 48  # held-out EN/FR sentence pairs for probing
     preset: str = "tiny"  # model preset
-    total_steps: int = 100  # optimizer steps over the three stages (split 50:20:15)
+    total_steps: int = 120  # optimizer steps over the three stages (split 50:20:15)
     context: int = 256  # tokens per training window
-    batch_size: int = 8  # windows per step
+    batch_size: int = 4  # windows per step
     lr: float = 2e-3  # peak learning rate (tiny models like it high)
     seed: int = 0
     arms: tuple[str, ...] = ("mixed",)  # baselines trained besides the recipe
