@@ -3,13 +3,14 @@ Griffin-Lim decoder from per-unit mean spectra. It runs anywhere (CPU torch only
 Mimi's shape by default (24 kHz, 12.5 Hz, 2048 units).
 
 Features (per unit frame of `hop` samples): an 80-band log-mel spectrogram at a 10 ms analysis
-hop (1024-point window), normalised per utterance (mean/variance per band), pooled to
-`n_pool` sub-frames inside the frame (time shape kept: 4 at 12.5 Hz) and stacked with the
-pooled mean of the previous and next frames (context): D = 80 * (n_pool + 2).
+hop (512-point window), normalised per utterance (mean/variance per band), pooled to 40 bands
+and `n_pool` sub-frames inside the frame (time shape kept: 4 at 12.5 Hz) and stacked with the
+pooled mean of the previous and next frames (context): D = 40 * (n_pool + 2) = 240.
 
 Decoder: for each unit, the mean log-mel (un-normalised, so level is kept) of the training
 frames assigned to it, at analysis resolution [hop / 240, 80]; decoding looks them up,
-maps mel to linear magnitudes and runs fast Griffin-Lim, producing exactly F * hop samples.
+maps mel to linear magnitudes and runs fast Griffin-Lim (1024-point window), producing
+exactly F * hop samples.
 
 Choice of defaults (12.5 Hz, 2048 units), measured with `benchmarks/bench_speech.py --pnmi`:
 trained on 1,000 sentences (EN+FR, train voices, 4 k-means iterations), scored on 300 other
@@ -20,7 +21,6 @@ same measure with shuffled phones (the plug-in bias); unit->phone accuracy is un
     12.5   2048  0.781 (0.540)  0.620 (0.250)    0.509
     25      512  0.637 (0.206)  0.502 (0.132)    0.459
 More units help well beyond the bias; 12.5 Hz / 2048 (Mimi's shape) stays the default.
-"""
 """
 
 from __future__ import annotations
