@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -27,6 +28,10 @@ import numpy as np
 from slmlab import config as C
 from slmlab.constants import SAMPLE_RATE
 
+# tqdm.auto (imported by datasets and slmlab.corpus) warns in a kernel without ipywidgets; the
+# notebooks disable progress bars anyway, so the warning is only noise under a cell
+warnings.filterwarnings("ignore", message="IProgress not found")
+
 # arms whose checkpoint is the recipe's own stage, not a separate run
 RECIPE_ARMS = {"stage1": "1", "interleave+finetune": "3"}
 
@@ -35,7 +40,7 @@ RECIPE_ARMS = {"stage1": "1", "interleave+finetune": "3"}
 class SmallWorld:
     """Sizes of the notebooks' shared run (seconds of CPU, not a real experiment)."""
 
-    n_stories: int = 48  # train stories (held-out ones: heldout_fraction of that)
+    n_stories: int = 96  # train stories (held-out ones: heldout_fraction of that)
     heldout_fraction: float = 0.25  # held-out stories feed the eval set and the held-out loss
     n_units: int = 256  # built-in tokenizer units (Mimi has 2048; fewer suit a tiny corpus)
     tokenizer_sentences: int = 200  # sentences of corpus audio the tokenizer is trained on
