@@ -28,6 +28,9 @@ EVENT_LIST_TERMINATED, EVENT_WORD, EVENT_END, EVENT_MSG_TERMINATED, EVENT_PHONEM
 PARAM_RATE, PARAM_VOLUME, PARAM_PITCH, PARAM_RANGE = 1, 2, 3, 4
 
 
+SYNTH_SEED = 7  # espeak-ng's random seed, set before every sentence
+
+
 class _EventId(ctypes.Union):
     _fields_ = [("number", ctypes.c_int), ("name", ctypes.c_char_p), ("string", ctypes.c_char * 8)]
 
@@ -83,6 +86,13 @@ class Espeak:
         self._events: list[tuple[str, float]] = []
         self._cb = _CALLBACK(self._on_audio)  # keep a reference: ctypes must not free it
         self.lib.espeak_SetSynthCallback(self._cb)
+        # espeak-ng draws random numbers (jitter, noise); a fixed seed per sentence makes a
+        # fresh engine's output reproducible. Its wave generator also keeps state from one
+        # sentence to the next, so equal output needs the same sentence sequence from a fresh
+        # engine: slmlab.corpus runs each task in a fresh process for that reason.
+        self._seed = getattr(self.lib, "espeak_ng_SetRandSeed", None)
+        if self._seed is not None:
+            self._seed.argtypes = [ctypes.c_long]
         self._voice: str | None = None
         self.lock = threading.Lock()
 
@@ -113,6 +123,8 @@ class Espeak:
         """Synthesise `text` with the current voice -> (int16 [T] at `sample_rate`,
         [(phone, start_seconds)])."""
         self._chunks, self._events = [], []
+        if self._seed is not None:
+            self._seed(SYNTH_SEED)
         buf = ctypes.create_string_buffer(text.encode("utf-8"))
         err = self.lib.espeak_Synth(buf, len(buf), 0, POS_CHARACTER, 0, CHARS_UTF8, None, None)
         if err != 0:
