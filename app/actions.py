@@ -86,9 +86,8 @@ class Actions:
         self.cloze_by_label = {it["label"]: it for it in session.cloze_items()}
 
     # -- 1. continuation ------------------------------------------------------------------
-    def _continue(self, wav: np.ndarray, label: str, seconds, temperature, top_k, seed, layer):
+    def _continue(self, wav: np.ndarray, label: str, seconds, temperature, top_k, seed):
         c = self.s.continue_speech(wav, float(seconds), float(temperature), int(top_k), int(seed))
-        proj = self.s.project(c.prompt_units, int(layer), label=label)
         status = (f"Prompt: {len(c.prompt_audio) / SAMPLE_RATE:.1f} s → {len(c.prompt_units)} "
                   f"units; continuation: {len(c.new_units)} units "
                   f"({len(c.new_units) / c.frame_rate:.1f} s) in {c.elapsed:.2f} s.")
@@ -97,26 +96,25 @@ class Actions:
                        + (" at once — try another seed." if len(c.new_units) == 0 else "."))
         state = {"units": c.prompt_units.tolist(), "label": label}
         return (to_wav(c.prompt_audio), to_wav(c.audio) if len(c.audio) else None,
-                figures.units_plot(c.prompt_units, c.new_units, c.frame_rate), status, state,
-                proj.figure, figures.neighbours_markdown(proj.nearest, proj.method, proj.layer))
+                figures.units_plot(c.prompt_units, c.new_units, c.frame_rate), status, state)
 
     @friendly
     def continue_from_text(self, text: str, lang: str, seconds: float, temperature: float,
-                           top_k: int, seed: int, layer: int):
+                           top_k: int, seed: int):
         """Speak `text` in `lang` with a built-in voice, then continue it.
 
-        Returns (prompt audio, continuation audio, units plot, status, prompt state,
-        projection plot, neighbours markdown)."""
+        Returns (prompt audio, continuation audio or None when the model ends at once, units
+        plot, status markdown, prompt state for the map)."""
         wav = self.s.prompt_from_text(text, lang)
-        return self._continue(wav, f"your text ({lang})", seconds, temperature, top_k, seed, layer)
+        return self._continue(wav, f"your text ({lang})", seconds, temperature, top_k, seed)
 
     @friendly
     def continue_from_audio(self, audio: Any, seconds: float, temperature: float, top_k: int,
-                            seed: int, layer: int):
+                            seed: int):
         """Continue a recorded or uploaded prompt (a file path from gr.Audio, any rate/format
         libsndfile reads; stereo is mixed). Same outputs as `continue_from_text`."""
         wav = self.s.prompt_from_audio(audio)
-        return self._continue(wav, "your audio", seconds, temperature, top_k, seed, layer)
+        return self._continue(wav, "your audio", seconds, temperature, top_k, seed)
 
     # -- 2. cloze -------------------------------------------------------------------------
     def pick_cloze(self, label: str):

@@ -78,11 +78,16 @@ def _continuation_tab(act: Actions, examples: dict, state, layer, proj_plot, nei
                                   interactive=False, format="wav")
             cont_out = gr.Audio(label="Continuation by the model", interactive=False, format="wav")
             units_plot = gr.Plot(label="Units over time")
-    outputs = [prompt_out, cont_out, units_plot, status, state, proj_plot, neighbours]
-    opts = [seconds, temperature, top_k, seed, layer]
-    btn_text.click(act.continue_from_text, [text_in, lang, *opts], outputs, api_name="continue_text")
-    text_in.submit(act.continue_from_text, [text_in, lang, *opts], outputs, api_visibility="private")
-    btn_audio.click(act.continue_from_audio, [audio_in, *opts], outputs, api_name="continue_audio")
+    outputs = [prompt_out, cont_out, units_plot, status, state]
+    opts = [seconds, temperature, top_k, seed]
+    # the map follows only a successful continuation (a failed one must not mark it as failed)
+    for i, (event, fn, inputs, api) in enumerate((
+            (btn_text.click, act.continue_from_text, [text_in, lang], dict(api_name="continue_text")),
+            (text_in.submit, act.continue_from_text, [text_in, lang], dict(api_visibility="private")),
+            (btn_audio.click, act.continue_from_audio, [audio_in], dict(api_name="continue_audio")))):
+        event(fn, [*inputs, *opts], outputs, **api).success(
+            act.project, [state, layer], [proj_plot, neighbours], api_name=f"map_after_{i}",
+            api_visibility="private")
     return {"audio_in": audio_in, "cont_out": cont_out, "units_plot": units_plot, "status": status}
 
 

@@ -417,7 +417,12 @@ class DemoSession:
 
         if src is None:
             raise AudioError("no audio: record with the microphone or upload a file first")
-        return load_audio(src, max_seconds=MAX_PROMPT_SECONDS)
+        try:
+            return load_audio(src, max_seconds=MAX_PROMPT_SECONDS)
+        except AudioError as e:  # name the upload, not the server's temp path
+            if isinstance(src, (str, Path)) and str(src) in str(e):
+                raise AudioError(str(e).replace(str(src), f"'{Path(src).name}'")) from None
+            raise
 
     def encode(self, wav: np.ndarray) -> np.ndarray:
         """float32 [T] at 24 kHz -> unit ids int64 [ceil(T / hop)]."""

@@ -26,7 +26,7 @@ def _one_client(i: int) -> list[str]:
         try:
             if (i + j) % 2 == 0:
                 text, lang = TEXTS[(i + j) // 2 % 2]
-                out = cl.predict(text, lang, 1.0, 0.8, 50, i * 10 + j, 1, api_name="/continue_text")
+                out = cl.predict(text, lang, 1.0, 0.8, 50, i * 10 + j, api_name="/continue_text")
                 prompt, cont, status = out[0], out[1], out[3]
                 wav, sr = sf.read(prompt)
                 if sr != 24000 or len(wav) == 0:

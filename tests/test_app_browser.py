@@ -1,0 +1,124 @@
+"""The demo in a real browser: Debian's Chromium driven by Playwright (no browser download).
+
+Uploads a 44.1 kHz stereo wav, continues it, and checks that audio comes back and the units
+plot is drawn; then records 2 s from Chromium's fake microphone (a beeping tone at the
+browser's rate) and continues that; then opens the map tab. Screenshots go to
+test-artifacts/app.png and test-artifacts/app-map.png (git-ignored).
+Install the browser with `make browser` (apt-get install chromium).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from app_fixtures import ROOT, server, speech_like, workdir, write_wav
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+ARTIFACTS = ROOT / "test-artifacts"
+TIMEOUT_MS = 90_000  # the shared 2-core machine can be slow; plotly loads lazily
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at "
+                       "/usr/bin/chromium: run `make browser` (apt-get install chromium)"),
+]
+
+
+@pytest.fixture(scope="module")
+def page():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        # Playwright gives each launch a fresh temporary profile (user data dir)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        ctx.grant_permissions(["microphone"])
+        pg = ctx.new_page()
+        pg.set_default_timeout(TIMEOUT_MS)
+        pg.goto(server().local_url)
+        pg.wait_for_selector("text=Continue my recording")
+        yield pg
+        browser.close()
+
+
+def _continuation_status(page) -> str:
+    page.wait_for_selector("text=continuation:")
+    return page.get_by_text("continuation:").first.inner_text()
+
+
+def _wav_links(page, n: int) -> list[str]:
+    """The page's file links to .wav files, once there are at least n."""
+    js = ("[...document.querySelectorAll('a')].map(a => a.href)"
+          ".filter(h => h.includes('gradio_api/file=') && h.endsWith('.wav'))")
+    page.wait_for_function(f"{js}.length >= {n}")
+    return page.evaluate(js)
+
+
+def test_upload_a_wav_get_audio_back_and_see_the_units_plot(page):
+    wav = write_wav(workdir() / "browser_upload.wav", speech_like(2.0, 44100, 2), 44100, "PCM_16")
+    page.get_by_role("button", name="Upload file").click()
+    page.locator("input[type=file]").first.set_input_files(str(wav))
+    page.wait_for_timeout(1000)  # the upload goes to the server before the button is wired
+    page.get_by_role("button", name="Continue my recording").click()
+    status = _continuation_status(page)
+    assert "Prompt: 2.0 s" in status and "units" in status
+    # download links of the players: the upload, the prompt and the continuation
+    links = _wav_links(page, 3)
+    body = page.request.get(links[-1]).body()  # the continuation, served by the app
+    assert body[:4] == b"RIFF" and len(body) > 24000  # a wav of about 5 s at 24 kHz, 16-bit
+    page.wait_for_selector(".js-plotly-plot .scatterlayer .trace")  # the units over time
+    assert page.locator("text=Traceback").count() == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=True)
+
+
+def test_record_from_the_fake_microphone_and_continue(page):
+    page.get_by_role("button", name="Clear").first.click()
+    page.get_by_role("button", name="Record audio").click()
+    page.get_by_role("button", name="Record", exact=True).click()
+    time.sleep(2.0)
+    page.get_by_role("button", name="Stop", exact=True).click()
+    page.wait_for_timeout(1500)
+    before = page.get_by_text("continuation:").first.inner_text()
+    page.get_by_role("button", name="Continue my recording").click()
+    page.wait_for_function(
+        "(b) => { const e = [...document.querySelectorAll('p')].find(p => p.innerText.includes("
+        "'continuation:')); return e && e.innerText !== b; }", arg=before)
+    status = page.get_by_text("continuation:").first.inner_text()
+    assert "Prompt: " in status and "Traceback" not in status
+
+
+def test_map_tab_shows_the_projection(page):
+    page.get_by_role("tab", name="3 · Representations").click()
+    page.wait_for_selector("text=Nearest reference sentences")
+    page.locator(".js-plotly-plot >> visible=true").first.wait_for()
+    legend = page.locator(".js-plotly-plot >> visible=true").first.locator(".legend").text_content()
+    assert "translations" in legend and "en" in legend and "fr" in legend and "you" in legend
+    page.screenshot(path=str(ARTIFACTS / "app-map.png"), full_page=True)
+
+
+def test_bad_upload_shows_a_message_and_the_page_keeps_working(page):
+    bad = workdir() / "browser_bad.wav"
+    bad.write_bytes(b"this is not audio at all" * 40)
+    page.get_by_role("tab", name="1 · Continue speech").click()
+    page.get_by_role("button", name="Clear").first.click()
+    page.get_by_role("button", name="Upload file").click()
+    page.locator("input[type=file]").first.set_input_files(str(bad))
+    page.wait_for_timeout(1000)
+    page.get_by_role("button", name="Continue my recording").click()
+    toast = page.get_by_text("not a readable audio file").first  # the error toast
+    toast.wait_for()
+    assert "browser_bad.wav" in toast.inner_text() and "/tmp/" not in toast.inner_text()
+    assert page.locator("text=Traceback").count() == 0
+    # the page and the server keep working: a typed French prompt is continued
+    page.get_by_label("…or type a sentence, spoken by a built-in voice").fill(
+        "Le petit chat trouve une balle rouge dans le jardin.")
+    page.get_by_label("fr", exact=True).check()
+    page.get_by_role("button", name="Speak it and continue").click()
+    page.wait_for_function("[...document.querySelectorAll('p')].some(p => "
+                           "/Prompt: .*continuation:/.test(p.innerText))")
