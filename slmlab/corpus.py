@@ -278,8 +278,6 @@ def _parallel_synth(rows: list[dict], cfg: CorpusConfig) -> list[np.ndarray]:
     """Synthesize rows over the worker processes (order kept)."""
     n = n_workers(cfg)
     chunks = [rows[i:i + 25] for i in range(0, len(rows), 25)]
-    if n == 1 or len(chunks) == 1:
-        return synthesize_rows(rows)
     with _pool(n, None) as pool:
         return [w for part in pool.imap(synthesize_rows, chunks) for w in part]
 
@@ -288,12 +286,19 @@ def n_workers(cfg: CorpusConfig) -> int:
     return cfg.workers or os.cpu_count() or 1
 
 
-def _pool(n: int, tokenizer_path: str | None, device: str = "cpu", fresh: bool = False):
-    # spawn: a fresh interpreter per worker; forking a process that already ran torch ops can
-    # deadlock in its thread pools, and each worker needs its own espeak-ng engine anyway
-    return mp.get_context("spawn").Pool(n, initializer=_init_worker,
-                                        initargs=(tokenizer_path, device),
-                                        maxtasksperchild=1 if fresh else None)
+def _pool(n: int, tokenizer_path: str | None, device: str = "cpu"):
+    """Worker processes, each task in a fresh one.
+
+    A fresh process per task is what makes synthesis reproducible: espeak-ng's wave generator
+    carries state from sentence to sentence, so a shard is bit-identical only when its
+    sentences run in the same order from a clean library (a resumed build then equals an
+    uninterrupted one). The forkserver preloads slmlab once, so a new worker costs
+    milliseconds, not an interpreter start; it never ran torch ops or espeak, so forking it
+    is safe (forking a process that ran torch ops can deadlock in its thread pools)."""
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["slmlab.corpus"])
+    return ctx.Pool(n, initializer=_init_worker, initargs=(tokenizer_path, device),
+                    maxtasksperchild=1)
 
 
 def _progress(total: int, desc: str, enabled: bool):
@@ -328,11 +333,8 @@ def encode_devices(cfg: CorpusConfig, tok) -> list[str]:
 
 def run_cpu_shards(tasks: list[dict], tokenizer_path: str, cfg: CorpusConfig) -> list[dict]:
     """Each worker synthesizes, tokenizes and writes whole shards (always in worker processes,
-    so the caller's torch thread settings are left alone).
-
-    Note: espeak-ng output is not bit-reproducible (a few samples of length differ between
-    runs, even from a fresh engine), so a rebuilt shard can differ from the first build in a
-    few units; every other column is exact, and finished shards are never rebuilt."""
+    so the caller's torch thread settings are left alone). Each shard runs in a fresh process
+    (see `_pool`), so a rebuilt shard is identical to the first build."""
     if not tasks:
         return []
     n = min(n_workers(cfg), len(tasks))

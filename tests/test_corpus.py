@@ -88,15 +88,9 @@ def test_resume_after_crash_gives_the_same_rows(built, tmp_path):
     a, _ = K.load_corpus(ref)
     b, meta = K.load_corpus(out)
     assert meta["build"]["shards_built"] == 2
-    ra, rb = a.to_list(), b.to_list()  # 2 workers vs 1, uninterrupted vs resumed
-    strip = [{k: v for k, v in r.items() if k != "units"} for r in ra]
-    assert strip == [{k: v for k, v in r.items() if k != "units"} for r in rb]
-    # units: espeak-ng is not bit-reproducible across runs (a few samples of length), so a
-    # rebuilt sentence may differ in a few frames; lengths within one frame, mostly equal
-    same = sum(sum(x == y for x, y in zip(p["units"], q["units"])) for p, q in zip(ra, rb))
-    total = sum(len(p["units"]) for p in ra)
-    assert all(abs(len(p["units"]) - len(q["units"])) <= 1 for p, q in zip(ra, rb))
-    assert same / total > 0.8, same / total
+    # 2 workers vs 1, uninterrupted vs resumed: the same rows, units included (each shard is
+    # synthesized from a fresh espeak-ng engine with a fixed seed)
+    assert a.to_list() == b.to_list()
     # other settings on the same directory: refused, not mixed
     with pytest.raises(K.CorpusError, match="other settings"):
         K.build_corpus(K.CorpusConfig(out=str(out), **dict(common, seed=1)))
