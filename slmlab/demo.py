@@ -438,13 +438,23 @@ class DemoSession:
             raise ValueError(f"continuation length must be in (0, {MAX_CONTINUATION_SECONDS:g}] s")
         if not 0 <= temperature <= 5:
             raise ValueError(f"temperature must be in [0, 5]; got {temperature}")
-        from slmlab.generate import continue_speech
+        from slmlab import generate
 
         t0 = time.perf_counter()
         with self.model_lock:
-            prompt, new, audio = continue_speech(self.model, self.tokenizer, wav, seconds=seconds,
-                                                 temperature=temperature, top_k=int(top_k) or None,
-                                                 seed=int(seed), n_units=self.n_units)
+            if getattr(self.tokenizer, "kind", None) == "builtin":
+                # its Griffin-Lim decoder is frame-local: decoding only the new units halves
+                # the decode time (~0.4 s of a 5 s + 5 s request on 2 cores)
+                prompt = np.asarray(self.tokenizer.encode_np(wav), np.int64)
+                new = generate.sample_units(self.model, prompt.tolist(), n_units=self.n_units,
+                                            max_new=max(1, round(seconds * self.frame_rate)),
+                                            temperature=temperature, top_k=int(top_k) or None,
+                                            seed=int(seed))
+                audio = generate.units_to_audio(self.tokenizer, new)
+            else:  # codecs (Mimi) decode better with the prompt as context: slmlab.generate
+                prompt, new, audio = generate.continue_speech(
+                    self.model, self.tokenizer, wav, seconds=seconds, temperature=temperature,
+                    top_k=int(top_k) or None, seed=int(seed), n_units=self.n_units)
         return Continuation(wav, np.asarray(prompt, np.int64), np.asarray(new, np.int64),
                             np.asarray(audio, np.float32), self.frame_rate,
                             time.perf_counter() - t0)
