@@ -30,13 +30,14 @@ def cloze_plot(scores: dict[str, float], preferred: str, right: str | None = Non
     names = list(scores)
     colors = [NEW_COLOR if n == preferred else PROMPT_COLOR for n in names]
     labels = [f"ending {n}" + (" (right)" if n == right else "") for n in names]
-    fig = go.Figure(go.Bar(x=labels, y=[scores[n] for n in names], marker_color=colors,
-                           text=[f"{scores[n]:.3f}" for n in names], textposition="outside"))
-    lo = min(scores.values())
-    hi = max(scores.values())
+    lo, hi = min(scores.values()), max(scores.values())
     pad = max(0.05, (hi - lo) * 0.5)
+    floor = lo - pad  # log-likelihoods are negative: bars rise from a floor, not hang from 0
+    fig = go.Figure(go.Bar(x=labels, y=[scores[n] - floor for n in names], base=floor,
+                           marker_color=colors, text=[f"{scores[n]:.3f}" for n in names],
+                           textposition="outside", hoverinfo="text"))
     fig.update_layout(title="mean log-likelihood per unit (context + ending)",
-                      yaxis=dict(range=[lo - pad, hi + pad], title="log p per unit"),
+                      yaxis=dict(range=[floor, hi + pad], title="log p per unit"),
                       height=320, margin=dict(l=40, r=10, t=40, b=40))
     return fig
 

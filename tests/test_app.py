@@ -141,7 +141,9 @@ def test_cloze_benchmark_item_and_typed(cl):
     bars, verdict = cl.predict(ctx, ctx_lang, a, b, end_lang, api_name="/cloze")
     expected = s.cloze(ctx, a, b, ctx_lang, end_lang)
     fig = plot_json(bars)
-    assert values(fig["data"][0]["y"]) == pytest.approx([expected.scores["A"], expected.scores["B"]], abs=1e-4)
+    bar = fig["data"][0]
+    heights = np.asarray(values(bar["y"])) + bar["base"]  # bars rise from a floor
+    assert heights.tolist() == pytest.approx([expected.scores["A"], expected.scores["B"]], abs=1e-4)
     assert f"ending {expected.preferred}**" in verdict
     assert ("right ending" in verdict) or ("The right ending was" in verdict)
     # typed, cross-lingual (EN context, FR endings)

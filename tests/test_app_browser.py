@@ -102,6 +102,17 @@ def test_map_tab_shows_the_projection(page):
     page.screenshot(path=str(ARTIFACTS / "app-map.png"), full_page=True)
 
 
+def test_cloze_tab_scores_a_benchmark_item(page):
+    page.get_by_role("tab", name="2 · Cross-lingual cloze").click()
+    page.get_by_label("Benchmark item").click()
+    page.get_by_role("option").first.click()
+    page.wait_for_function("[...document.querySelectorAll('textarea')].some(t => t.value.length > 40)")
+    page.get_by_role("button", name="Score both endings").click()
+    page.wait_for_selector("text=The model prefers")
+    page.locator(".js-plotly-plot >> visible=true").first.locator(".bars").first.wait_for()
+    page.screenshot(path=str(ARTIFACTS / "app-cloze.png"), full_page=True)
+
+
 def test_bad_upload_shows_a_message_and_the_page_keeps_working(page):
     bad = workdir() / "browser_bad.wav"
     bad.write_bytes(b"this is not audio at all" * 40)
@@ -118,7 +129,7 @@ def test_bad_upload_shows_a_message_and_the_page_keeps_working(page):
     # the page and the server keep working: a typed French prompt is continued
     page.get_by_label("…or type a sentence, spoken by a built-in voice").fill(
         "Le petit chat trouve une balle rouge dans le jardin.")
-    page.get_by_label("fr", exact=True).check()
+    page.locator("input[type=radio][value=fr] >> visible=true").first.check()
     page.get_by_role("button", name="Speak it and continue").click()
     page.wait_for_function("[...document.querySelectorAll('p')].some(p => "
                            "/Prompt: .*continuation:/.test(p.innerText))")
