@@ -1,0 +1,56 @@
+"""Package a trained checkpoint as a self-contained model dir (the demo's default model).
+
+    python scripts/export_model.py --ckpt runs/X/ckpt/stage3 --corpus runs/X/corpus \
+        --out app/model --card "tiny, 3 stages, synthetic espeak-ng voices only"
+
+Writes the weights in bf16 (half the bytes; slmlab loads them back as fp32), slmlab.json with
+the tokenizer pointing at ./tokenizer, a copy of the corpus's built-in tokenizer, the first
+`--pairs` aligned EN/FR reference sentences of its eval set, and MODEL_CARD.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import torch
+
+from slmlab.model import load_checkpoint
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--ckpt", required=True, help="checkpoint dir or run dir with `latest`")
+    ap.add_argument("--corpus", required=True, help="the corpus it was trained on")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--card", required=True, help="one paragraph: what it was trained on")
+    ap.add_argument("--pairs", type=int, default=60, help="aligned reference pairs to copy")
+    ap.add_argument("--extra", default=None, help="JSON file whose content goes into the card")
+    args = ap.parse_args()
+    out, corpus = Path(args.out), Path(args.corpus)
+    model, info = load_checkpoint(args.ckpt)
+    shutil.rmtree(out, ignore_errors=True)
+    model.to(torch.bfloat16).save_pretrained(out, safe_serialization=True)
+    shutil.copytree(corpus / "tokenizer", out / "tokenizer")
+    info = {k: v for k, v in info.items() if k != "path"}
+    info["tokenizer"] = {**info.get("tokenizer", {}), "path": "tokenizer"}
+    info["trained_on"] = args.card
+    (out / "slmlab.json").write_text(json.dumps(info, indent=1))
+    aligned = (corpus / "eval" / "aligned.jsonl").read_text().splitlines()[: args.pairs]
+    (out / "aligned.jsonl").write_text("\n".join(aligned) + "\n")
+    extra = json.loads(Path(args.extra).read_text()) if args.extra else {}
+    card = [f"# slmlab demo model", "", args.card, "",
+            f"- preset: {info['config'].get('preset')}, stage {info.get('stage')}, "
+            f"{int(info.get('tokens_seen', 0)):,} tokens seen, {info.get('n_params', 0):,} parameters",
+            f"- tokenizer: {info['tokenizer'].get('name')} (built-in, trained on the corpus audio)",
+            f"- weights stored in bf16 (loaded as fp32)"]
+    card += [f"- {k}: {v}" for k, v in extra.items()]
+    (out / "MODEL_CARD.md").write_text("\n".join(card) + "\n")
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    print(f"wrote {out} ({size / 1e6:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main()
