@@ -219,3 +219,40 @@ def test_reference_is_synthesised_from_world_and_cached(tmp_path):
     again = DemoSession(ckpt, umap=False, cache=tmp_path / "cache", reference_pairs=6)
     assert "synthesised earlier" in again.reference_source
     assert [r["en"] for r in again.reference] == [r["en"] for r in rows]
+
+
+def test_run_dir_with_latest_and_corpus_eval_set(tmp_path):
+    """A training-run layout: ckpt/latest -> step dir, tokenizer and eval set in the corpus that
+    slmlab.json names (absolute tokenizer path, config.corpus), no files next to the weights."""
+    from slmlab.demo import DemoSession
+
+    src = standin_checkpoint()
+    corpus = tmp_path / "corpus"
+    shutil.copytree(src / "tokenizer", corpus / "tokenizer")
+    (corpus / "eval").mkdir()
+    shutil.copy(src / "reference" / "aligned.jsonl", corpus / "eval" / "aligned.jsonl")
+    step = tmp_path / "run" / "ckpt" / "step-000002"
+    shutil.copytree(src, step, ignore=shutil.ignore_patterns("tokenizer", "reference"))
+    (step.parent / "latest").write_text("step-000002\n")
+    info = json.loads((step / "slmlab.json").read_text())
+    info["tokenizer"]["path"] = str((corpus / "tokenizer").resolve())
+    info["config"] = {"corpus": str(corpus), "preset": "tiny"}
+    (step / "slmlab.json").write_text(json.dumps(info))
+    s = DemoSession(step.parent, umap=False, cache=tmp_path / "cache")
+    assert s.ckpt == step and s.reference_source == str(corpus / "eval" / "aligned.jsonl")
+    assert s.tokenizer.vocab_size == 64 and len(s.reference) == len(session().reference)
+
+
+@pytest.mark.parametrize("entry,expected", [
+    ({"kind": "mimi", "name": "mimi", "path": "mimi"}, "mimi"),
+    ({"kind": "mimi", "name": "mimi"}, "mimi"),
+    ("mimi", "mimi")])
+def test_mimi_checkpoints_load_their_tokenizer_from_slmlab_json(tmp_path, monkeypatch, entry, expected):
+    from slmlab import demo
+    from slmlab.tokenizers import base
+
+    seen = []
+    monkeypatch.setattr(base, "load_tokenizer", lambda p, device=None: seen.append(str(p)) or "tok")
+    assert demo.find_tokenizer(tmp_path, {"tokenizer": entry}) == "tok" and seen == [expected]
+    with pytest.raises(demo.ModelNotFoundError, match="no tokenizer"):
+        demo.find_tokenizer(tmp_path, {"tokenizer": {"kind": "builtin", "path": "nowhere"}})
