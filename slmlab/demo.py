@@ -31,7 +31,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from slmlab.constants import LANGS, SAMPLE_RATE
+from slmlab.constants import LANGS
 
 log = logging.getLogger("slmlab.demo")
 
