@@ -84,7 +84,8 @@ def test_record_from_the_fake_microphone_and_continue(page):
     time.sleep(2.0)
     page.get_by_role("button", name="Stop", exact=True).click()
     page.wait_for_timeout(1500)
-    before = page.get_by_text("continuation:").first.inner_text()
+    status = page.get_by_text("continuation:")
+    before = status.first.inner_text() if status.count() else ""
     page.get_by_role("button", name="Continue my recording").click()
     page.wait_for_function(
         "(b) => { const e = [...document.querySelectorAll('p')].find(p => p.innerText.includes("
@@ -95,10 +96,13 @@ def test_record_from_the_fake_microphone_and_continue(page):
 
 def test_map_tab_shows_the_projection(page):
     page.get_by_role("tab", name="3 · Representations").click()
-    page.wait_for_selector("text=Nearest reference sentences")
-    page.locator(".js-plotly-plot >> visible=true").first.wait_for()
+    page.locator(".js-plotly-plot >> visible=true").first.locator(".legend").wait_for()
     legend = page.locator(".js-plotly-plot >> visible=true").first.locator(".legend").text_content()
-    assert "translations" in legend and "en" in legend and "fr" in legend and "you" in legend
+    assert "translations" in legend and "en" in legend and "fr" in legend
+    if page.get_by_text("continuation:").count():  # a prompt was continued: it is on the map
+        page.wait_for_selector("text=Nearest reference sentences")
+        legend = page.locator(".js-plotly-plot >> visible=true").first.locator(".legend").text_content()
+        assert "you" in legend
     page.screenshot(path=str(ARTIFACTS / "app-map.png"), full_page=True)
 
 
