@@ -59,8 +59,18 @@ def server():
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     main = import_app("main")
     demo = main.launch(session=session(), port=free_port(), block=False)
-    atexit.register(demo.close)
+    atexit.register(_close, demo)
     return demo
+
+
+def _close(demo) -> None:
+    """Stop the server after in-flight model work ends: a worker thread killed inside torch's
+    C++ during interpreter shutdown aborts the process ('terminate called ...', exit 134)."""
+    s = session()
+    for lock in (s.model_lock, s.maps.lock):
+        if lock.acquire(timeout=60):
+            lock.release()
+    demo.close()
 
 
 def client(name: str = "main"):

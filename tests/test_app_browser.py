@@ -131,9 +131,12 @@ def test_bad_upload_shows_a_message_and_the_page_keeps_working(page):
     assert "browser_bad.wav" in toast.inner_text() and "/tmp/" not in toast.inner_text()
     assert page.locator("text=Traceback").count() == 0
     # the page and the server keep working: a typed French prompt is continued
+    before = page.get_by_text("continuation:").first.inner_text() if \
+        page.get_by_text("continuation:").count() else ""
     page.get_by_label("…or type a sentence, spoken by a built-in voice").fill(
         "Le petit chat trouve une balle rouge dans le jardin.")
     page.locator("input[type=radio][value=fr] >> visible=true").first.check()
     page.get_by_role("button", name="Speak it and continue").click()
-    page.wait_for_function("[...document.querySelectorAll('p')].some(p => "
-                           "/Prompt: .*continuation:/.test(p.innerText))")
+    page.wait_for_function(  # a new status (the request finished, not an earlier one's text)
+        "(b) => [...document.querySelectorAll('p')].some(p => "
+        "/Prompt: .*continuation:/.test(p.innerText) && p.innerText !== b)", arg=before)
