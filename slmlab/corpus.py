@@ -286,17 +286,24 @@ def n_workers(cfg: CorpusConfig) -> int:
     return cfg.workers or os.cpu_count() or 1
 
 
+# imported once by the forkserver, so a fresh worker starts in milliseconds (a cold scipy.signal
+# + datasets + torch import is ~1.5 s per process, 10x the work of a 25-sentence task)
+WORKER_MODULES = ("slmlab.corpus", "torch", "scipy.signal", "datasets", "soundfile",
+                  "slmlab.speech.tts", "slmlab.tokenizers.base", "slmlab.tokenizers.units",
+                  "slmlab.world")
+
+
 def _pool(n: int, tokenizer_path: str | None, device: str = "cpu"):
     """Worker processes, each task in a fresh one.
 
     A fresh process per task is what makes synthesis reproducible: espeak-ng's wave generator
     carries state from sentence to sentence, so a shard is bit-identical only when its
     sentences run in the same order from a clean library (a resumed build then equals an
-    uninterrupted one). The forkserver preloads slmlab once, so a new worker costs
+    uninterrupted one). The forkserver preloads WORKER_MODULES once, so a new worker costs
     milliseconds, not an interpreter start; it never ran torch ops or espeak, so forking it
     is safe (forking a process that ran torch ops can deadlock in its thread pools)."""
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["slmlab.corpus"])
+    ctx.set_forkserver_preload(list(WORKER_MODULES))
     return ctx.Pool(n, initializer=_init_worker, initargs=(tokenizer_path, device),
                     maxtasksperchild=1)
 
