@@ -219,20 +219,10 @@ def features():
 
 
 # ---------------------------------------------------------------------------------------------
-def world(name: str):
-    """`slmlab.world.<name>` (the package's public API)."""
-    import slmlab.world as W
-
-    if not hasattr(W, name):  # while slmlab.world/__init__ does not re-export it yet
-        import slmlab.world.stories as S
-
-        return getattr(S, name)
-    return getattr(W, name)
-
-
 def make_stories(cfg: CorpusConfig) -> list:
     """Train stories then held-out stories (deterministic in cfg.seed)."""
-    generate_stories = world("generate_stories")
+    from slmlab.world import generate_stories
+
     stories = list(generate_stories(cfg.n_stories, seed=cfg.seed, split="train"))
     if cfg.n_heldout:
         stories += list(generate_stories(cfg.n_heldout, seed=cfg.seed, split="heldout"))

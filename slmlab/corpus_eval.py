@@ -67,7 +67,8 @@ def plan_eval(cfg) -> tuple[dict, list[tuple[str, str]]]:
 
 def plan_aligned(cfg) -> list[dict]:
     """`aligned_pairs` distinct EN/FR sentence pairs from held-out stories."""
-    generate_stories = K.world("generate_stories")
+    from slmlab.world import generate_stories
+
     if not cfg.aligned_pairs:
         return []
     # ~2 new pairs per story: ask for enough stories, distinct from the corpus's held-out ones
