@@ -78,6 +78,7 @@ def alignment_figure(layers_by_arm: Mapping[str, Sequence[Mapping[str, float]]],
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=arm, error_y=err))
     fig.update_layout(title=title or f"cross-lingual alignment ({metric}) per layer",
                       xaxis_title="layer (0 = embeddings)", yaxis_title=metric, legend_title="arm")
+    fig.update_xaxes(dtick=1)  # layers are whole numbers
     return fig
 
 
