@@ -168,12 +168,3 @@ def build_eval(eval_dir: Path, tok_path: str, cfg, devices: list[str] | None = N
     shutil.rmtree(eval_dir, ignore_errors=True)
     os.rename(tmp, eval_dir)
     return counts
-
-
-def load_eval(corpus_dir: str | Path) -> dict[str, list[dict]]:
-    """{'cloze': rows, 'pairs': rows, 'aligned': rows} of a corpus's finished eval set."""
-    d = Path(corpus_dir) / "eval"
-    if not (d / EVAL_FILE).exists():
-        raise K.CorpusError(f"{d} has no finished eval set; build the corpus with --eval-items N")
-    return {name: [json.loads(line) for line in open(d / f"{name}.jsonl")]
-            for name in ("cloze", "pairs", "aligned")}

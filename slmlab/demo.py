@@ -172,11 +172,6 @@ def _cache_key(ckpt: Path, tok: Any, n_pairs: int) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    with path.open() as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def _strings(obj: Any):
     if isinstance(obj, str):
         yield obj
@@ -232,14 +227,16 @@ def synthesize_reference(tok: Any, n_pairs: int, seed: int = 0) -> list[dict]:
 def load_reference(ckpt: Path, info: dict, tok: Any, n_pairs: int, cache: Path) -> tuple[list[dict], str]:
     """(rows, where they came from): the checkpoint's aligned.jsonl, else a cached or freshly
     synthesised set (written to `cache/reference.jsonl`)."""
+    from slmlab.evaluate import read_jsonl
+
     found = find_aligned(ckpt, info)
     if found is not None:
-        rows = [r for r in _read_jsonl(found) if r.get("en") and r.get("fr")]
+        rows = [r for r in read_jsonl(found) if r.get("en") and r.get("fr")]
         if len(rows) >= 4:
             return _spread(rows, n_pairs), str(found)
     cached = cache / "reference.jsonl"
     if cached.is_file():
-        return _read_jsonl(cached)[:n_pairs], f"{cached} (synthesised earlier)"
+        return read_jsonl(cached)[:n_pairs], f"{cached} (synthesised earlier)"
     rows = synthesize_reference(tok, n_pairs)
     cache.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(".tmp")

@@ -47,7 +47,8 @@ class EvalDataError(ValueError):
     """The eval directory is missing or malformed."""
 
 
-def _read_jsonl(path: Path) -> list[dict]:
+def read_jsonl(path: Path) -> list[dict]:
+    """Rows of a JSONL file, one JSON object per line; [] when the file does not exist."""
     if not path.exists():
         return []
     with path.open() as f:
@@ -62,8 +63,8 @@ def load_eval(eval_dir: str | Path, limit: int | None = None) -> EvalSet:
         eval_dir = eval_dir / "eval"  # a corpus dir was given
     if not eval_dir.is_dir():
         raise EvalDataError(f"eval dir {eval_dir} not found: build a corpus first (slmlab corpus)")
-    es = EvalSet(_read_jsonl(eval_dir / "cloze.jsonl"), _read_jsonl(eval_dir / "pairs.jsonl"),
-                 _read_jsonl(eval_dir / "aligned.jsonl"))
+    es = EvalSet(read_jsonl(eval_dir / "cloze.jsonl"), read_jsonl(eval_dir / "pairs.jsonl"),
+                 read_jsonl(eval_dir / "aligned.jsonl"))
     if not (es.cloze or es.pairs or es.aligned):
         raise EvalDataError(f"{eval_dir} holds no cloze.jsonl, pairs.jsonl or aligned.jsonl")
     if limit is not None:

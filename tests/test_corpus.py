@@ -10,7 +10,7 @@ import pytest
 from slmlab import corpus as K
 from slmlab.cli import main
 from slmlab.config import ConfigError
-from slmlab.corpus_eval import load_eval
+from slmlab.evaluate import load_eval
 from slmlab.world import CONDITIONS
 
 SMALL = dict(n_stories=4, heldout_fraction=0.25, shard_size=2, workers=1, n_units=32,
@@ -51,21 +51,22 @@ def test_schema_and_meta(built):
 
 
 def test_eval_files(built):
-    ev = load_eval(built)
-    assert {r["condition"] for r in ev["cloze"]} == set(CONDITIONS)
-    assert {r["kind"] for r in ev["cloze"]} == {"story", "topic"}
+    ev = load_eval(built)  # the corpus dir: its eval/ is found
+    assert (built / "eval" / "eval.json").exists()  # written last: the set is finished
+    assert {r["condition"] for r in ev.cloze} == set(CONDITIONS)
+    assert {r["kind"] for r in ev.cloze} == {"story", "topic"}
     by_item = {}
-    for r in ev["cloze"]:
+    for r in ev.cloze:
         by_item.setdefault(r["item_id"], []).append(r["condition"])
         assert len(r["context"]) > len(r["right"]) > 0 and len(r["wrong"]) > 0
         assert max(r["context"] + r["right"] + r["wrong"]) < 32
     assert all(sorted(c) == sorted(CONDITIONS) for c in by_item.values())
-    assert {r["kind"] for r in ev["pairs"]} == {"lexical", "syntactic"}
-    assert all(r["good"] and r["bad"] and r["lang"] in ("en", "fr") for r in ev["pairs"])
-    assert len(ev["aligned"]) == 4
-    assert all(r["en"] and r["fr"] and r["en_text"] != r["fr_text"] for r in ev["aligned"])
+    assert {r["kind"] for r in ev.pairs} == {"lexical", "syntactic"}
+    assert all(r["good"] and r["bad"] and r["lang"] in ("en", "fr") for r in ev.pairs)
+    assert len(ev.aligned) == 4
+    assert all(r["en"] and r["fr"] and r["en_text"] != r["fr_text"] for r in ev.aligned)
     # a context spoken twice (two conditions share it) gives the same units: cached per build
-    same = [r for r in ev["cloze"] if r["item_id"] == ev["cloze"][0]["item_id"]]
+    same = [r for r in ev.cloze if r["item_id"] == ev.cloze[0]["item_id"]]
     ctx = {r["condition"][:2]: r["context"] for r in same}
     assert all(r["context"] == ctx[r["condition"][:2]] for r in same)
 
