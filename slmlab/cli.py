@@ -69,9 +69,33 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except (ValueError, FileNotFoundError, FileExistsError) as err:
         # ConfigError, AudioError and friends are ValueErrors with a message meant for people.
-        sys.stderr.write(f"slmlab {args.command}: error: {err}\n")
+        sys.stderr.write(f"slmlab {args.command}: error: {_one_line(err)}\n")
+        return 2
+    except OSError as err:  # disk full, read-only dir, permission: the system's reason + path
+        sys.stderr.write(f"slmlab {args.command}: error: {os_error_message(err)}\n")
+        return 2
+    except OverflowError as err:  # int(inf) and friends from a numeric argument
+        sys.stderr.write(f"slmlab {args.command}: error: a number is out of range ({err})\n")
         return 2
     return int(result or 0)
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def os_error_message(err: OSError) -> str:
+    """One line for an OSError: what failed, on which path, and what to do."""
+    import errno
+
+    where = f" ({err.filename})" if err.filename else ""
+    hint = {errno.ENOSPC: "free some space and rerun the same command (finished work is kept)",
+            errno.EROFS: "the file system is read-only: give a writable output path",
+            errno.EACCES: "no permission: give a writable output path",
+            errno.EDQUOT: "disk quota exceeded: free some space and rerun"}.get(err.errno, "")
+    reason = err.strerror or _one_line(err)
+    return f"{reason}{where}" + (f"; {hint}" if hint else "")
 
 
 if __name__ == "__main__":

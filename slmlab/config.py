@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any, Iterable
@@ -24,16 +25,33 @@ def check_choice(field: str, value: Any, allowed: Iterable[Any]) -> None:
         raise ConfigError(f"{field} must be one of {', '.join(map(str, allowed))}; got {value!r}")
 
 
+def _is_number(value: Any) -> bool:
+    """A finite int/float (bools are not numbers here; inf and NaN never make a valid setting)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
 def check_range(field: str, value: float, lo: float, hi: float) -> None:
-    if not isinstance(value, (int, float)) or not lo <= value <= hi:
+    if not _is_number(value) or not lo <= value <= hi:
         raise ConfigError(f"{field} must be in [{lo}, {hi}]; got {value!r}")
 
 
 def check_positive(field: str, value: float, allow_zero: bool = False) -> None:
-    ok = isinstance(value, (int, float)) and (value >= 0 if allow_zero else value > 0)
+    ok = _is_number(value) and (value >= 0 if allow_zero else value > 0)
     if not ok:
         bound = ">= 0" if allow_zero else "> 0"
-        raise ConfigError(f"{field} must be {bound}; got {value!r}")
+        raise ConfigError(f"{field} must be a finite number {bound}; got {value!r}")
+
+
+# One seed fits every RNG we feed (torch, numpy and python accept [0, 2**63)).
+SEED_MAX = 2**63 - 1
+
+
+def check_seed(field: str, value: Any, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= SEED_MAX:
+        raise ConfigError(f"{field} must be a whole number in [0, 2**63 - 1]; got {value!r}")
 
 
 def runs_dir() -> Path:

@@ -59,6 +59,8 @@ class ExperimentConfig:
 
         self.corpus, self.out = Path(self.corpus), Path(self.out)
         check_positive("budget_tokens", self.budget_tokens)
+        if self.budget_tokens < 3:  # stage 1 and the arms' two phases each need a share
+            raise ConfigError(f"budget_tokens must be at least 3 (one per stage); got {self.budget_tokens}")
         self.seeds, self.arms = tuple(int(s) for s in self.seeds), tuple(self.arms)
         self.sweep_p, self.ratios = tuple(float(p) for p in self.sweep_p), tuple(self.ratios)
         if not self.seeds:

@@ -68,6 +68,9 @@ def stage3(prev: TrainConfig, p: float = 0.5, **budget: Any) -> TrainConfig:
 
 def split_budget(total: int, ratios: tuple[float, ...]) -> list[int]:
     """Integer budgets proportional to ratios, summing to total, each at least 1."""
+    if total < len(ratios):
+        raise ConfigError(f"a budget of {total} cannot give each of the {len(ratios)} stages "
+                          f"at least 1; give at least {len(ratios)}")
     s = float(sum(ratios))
     parts = [max(1, int(total * r / s)) for r in ratios]
     parts[0] += total - sum(parts)  # rounding goes to the longest (first) stage
@@ -92,8 +95,11 @@ class Recipe:
     def __post_init__(self) -> None:
         if (self.total_steps is None) == (self.total_tokens is None):
             raise ConfigError("total_steps/total_tokens: give exactly one budget")
-        check_positive("total_steps" if self.total_steps else "total_tokens",
-                       self.total_steps or self.total_tokens)
+        name = "total_steps" if self.total_steps is not None else "total_tokens"
+        total = self.total_steps if self.total_steps is not None else self.total_tokens
+        check_positive(name, total)
+        if total < 3:
+            raise ConfigError(f"{name} must be at least 3 (one per stage); got {total!r}")
         if len(self.ratios) != 3 or any(r <= 0 for r in self.ratios):
             raise ConfigError(f"ratios must be three positive numbers; got {self.ratios!r}")
         self.ratios = tuple(self.ratios)
@@ -117,6 +123,10 @@ class Recipe:
 
 def run_recipe(recipe: Recipe, only: tuple[str, ...] = STAGES) -> dict[str, Path]:
     """Train the stages in order; returns {stage: final checkpoint dir}."""
+    unknown = [s for s in only if s not in STAGES]
+    if unknown or not only:
+        raise ConfigError(f"only must name stages among {', '.join(STAGES)}; got "
+                          f"{','.join(only) or 'nothing'}")
     return {name: train(cfg) for name, cfg in recipe.configs().items() if name in only}
 
 

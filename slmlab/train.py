@@ -30,12 +30,19 @@ import numpy as np
 import torch
 
 from slmlab import checkpoint as ck
-from slmlab.config import ConfigError, check_choice, check_positive, check_range, to_dict
+from slmlab.config import (ConfigError, check_choice, check_positive, check_range, check_seed,
+                           to_dict)
 from slmlab.interleave import (PackedDataset, Position, SequenceConfig, corpus_vocab,
                                load_corpus_dir, stories_from_corpus)
 from slmlab.model import PRESETS, build_model, count_params, flops_per_token, init_from_text_lm
 
 PEAK_FLOPS = 989e12  # H100 SXM dense bf16, the MFU reference
+# what a resume compares with the checkpoint; each may differ only when named in allow_change
+CHANGEABLE = ("corpus", "tokenizer", "vocab", "lr", "batch_size", "grad_accum")
+
+
+class TrainingDiverged(ValueError):
+    """The loss became inf/NaN: the run stops before saving a broken checkpoint."""
 
 
 @dataclass
@@ -73,6 +80,7 @@ class TrainConfig:
     stop_after: int | None = None  # stop (with a checkpoint) after N steps in this call
     progress: bool = False  # tqdm bar
     heldout_split: str = "heldout"  # corpus split for the held-out loss
+    allow_change: tuple[str, ...] = ()  # on resume, fields that may differ (CHANGEABLE)
 
     def __post_init__(self) -> None:
         self.corpus, self.out = Path(self.corpus), Path(self.out)
@@ -100,7 +108,11 @@ class TrainConfig:
             raise ConfigError(f"device must be auto, cpu, cuda or cuda:N; got {self.device!r}")
         if self.stop_after is not None:
             check_positive("stop_after", self.stop_after)
+        check_seed("seed", self.seed)
         self.eval_at, self.betas = tuple(self.eval_at), tuple(self.betas)
+        self.allow_change = tuple(self.allow_change)
+        for name in self.allow_change:
+            check_choice("allow_change", name, CHANGEABLE)
 
     def total_steps(self, world: int = 1) -> int:
         if self.steps is not None:
@@ -149,6 +161,10 @@ def setup_distributed(device: str) -> Dist:
 
 
 def resolve_device(cfg: TrainConfig, d: Dist) -> torch.device:
+    if cfg.device.startswith("cuda") and not torch.cuda.is_available():
+        why = "this torch build has no CUDA" if torch.version.cuda is None else "no GPU is visible"
+        raise ConfigError(f"device {cfg.device}: {why} (torch {torch.__version__}); use "
+                          "--device cpu or auto")
     if cfg.device == "auto":
         return torch.device(f"cuda:{d.local_rank}" if torch.cuda.is_available() else "cpu")
     if cfg.device == "cuda" and d.world > 1:
@@ -235,7 +251,10 @@ class Trainer:
         self.warmup = min(cfg.warmup, max(1, self.total // 10)) if cfg.warmup else 0
         self.resume_from = ck.latest_checkpoint(cfg.out)
         self.step, self.tokens_seen = 0, 0
+        self.window = {"loss_sum": 0.0, "steps": 0}  # the log window open at the last save
+        self.changes: list[dict] = []
         self._build()
+        self._trim_metrics()  # with or without a checkpoint: rows past self.step are redone
 
     def _build(self) -> None:
         from transformers.utils import logging as hf_logging
@@ -285,6 +304,7 @@ class Trainer:
             if saved.get(key) not in (None, getattr(self.cfg, key)):
                 raise ValueError(f"{self.cfg.out} holds a {key}={saved[key]!r} run; use another "
                                  f"--out or the same {key}")
+        self.changes = self._check_compatible(ckpt, info)
         state = ck.load_trainer_state(ckpt)
         if self.use_fsdp:
             from torch.distributed.checkpoint.state_dict import (StateDictOptions,
@@ -294,26 +314,65 @@ class Trainer:
         else:
             self.opt.load_state_dict(state["optimizer"])
         self.sched.load_state_dict(state["scheduler"])
+        if "lr" in {c["field"] for c in self.changes}:
+            self._set_peak_lr(self.cfg.lr)
         ck.set_rng_state(state["rng"])
         self.step, self.tokens_seen = info["step"], info["tokens_seen"]
         self.data.position = Position(**info["data_position"])
-        self._trim_metrics()
+        self.window = info.get("window", self.window)
+
+    def _check_compatible(self, ckpt: Path, info: dict) -> list[dict]:
+        """What differs between the checkpoint's run and this config: an error unless each
+        field is named in allow_change; the allowed ones are returned (and recorded)."""
+        saved, now = _identity(info), _identity(self.info())
+        diff = [k for k in CHANGEABLE if saved.get(k) is not None and saved[k] != now[k]]
+        refused = [k for k in diff if k not in self.cfg.allow_change]
+        if refused:
+            what = "; ".join(f"{k} {saved[k]} -> {now[k]}" for k in refused)
+            raise ValueError(f"{self.cfg.out} resumes {ckpt.name}, made with another {what}; "
+                             f"rerun with the same settings, give another --out, or allow it "
+                             f"with --allow-change {','.join(refused)}")
+        step = info.get("step", 0)
+        return info.get("changes", []) + [{"step": step, "field": k, "from": saved[k],
+                                           "to": now[k]} for k in diff]
+
+    def _set_peak_lr(self, lr: float) -> None:
+        """A changed --lr takes effect from the resumed step on (same schedule shape)."""
+        self.sched.base_lrs = [lr for _ in self.opt.param_groups]
+        factor = lr_lambda(self.sched.last_epoch, self.total, self.warmup, self.cfg.min_lr_ratio)
+        for group in self.opt.param_groups:
+            group["initial_lr"], group["lr"] = lr, lr * factor
 
     def _trim_metrics(self) -> None:
-        """Drop metrics rows logged after the checkpoint (they will be logged again)."""
+        """Drop metrics rows logged after the resumed step (they will be logged again) and
+        a half-written last line (a kill mid-write); a damaged earlier line is named."""
         path = self.cfg.out / "metrics.jsonl"
-        if self.d.main and path.exists():
-            rows = [r for r in path.read_text().splitlines()
-                    if r and json.loads(r).get("step", 0) <= self.step]
-            ck.write_text_atomic(path, "".join(r + "\n" for r in rows))
+        if not (self.d.main and path.exists()):
+            return
+        lines = path.read_text().splitlines()
+        rows = []
+        for i, line in enumerate(lines, 1):
+            try:
+                row = json.loads(line) if line.strip() else None
+            except ValueError:
+                if i < len(lines):
+                    print(f"slmlab: warning: {path} line {i} is not JSON; dropped", file=sys.stderr)
+                continue
+            if row is not None and row.get("step", 0) <= self.step:
+                rows.append(line)
+        text = "".join(r + "\n" for r in rows)
+        if text != "".join(line + "\n" for line in lines):
+            ck.write_text_atomic(path, text)
 
     def info(self, extra: dict | None = None) -> dict:
         return {"vocab": self.vocab.to_dict(), "tokenizer": self.meta.get("tokenizer", {}),
-                "corpus": str(self.cfg.corpus), "stage": self.cfg.stage, "step": self.step,
+                "corpus": str(self.cfg.corpus), "corpus_id": corpus_id(self.meta),
+                "stage": self.cfg.stage, "step": self.step,
                 "total_steps": self.total, "tokens_seen": self.tokens_seen,
                 "data_position": self.data.position.to_dict(), "seed": self.cfg.seed,
                 "n_params": self.n_params, "world_size": self.d.world,
-                "config": self.cfg.to_dict(), **(extra or {})}
+                "config": self.cfg.to_dict(), "window": self.window,
+                "changes": self.changes, **(extra or {})}
 
     def save(self, extra: dict | None = None) -> Path:
         state_dict, opt_state = None, self.opt.state_dict()
@@ -396,13 +455,30 @@ class Trainer:
         return float(mean)
 
 
+def corpus_id(meta: dict) -> str:
+    """A short hash of what decides a corpus' content (tokenizer checksum, config, counts)."""
+    import hashlib
+
+    key = {"tokenizer": (meta.get("tokenizer") or {}).get("checksum"),
+           "config": meta.get("config"), "counts": meta.get("counts")}
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _identity(info: dict) -> dict:
+    """The CHANGEABLE fields of a run, as recorded in slmlab.json."""
+    cfg = info.get("config") or {}
+    return {"corpus": info.get("corpus_id"), "tokenizer": (info.get("tokenizer") or {}).get("checksum"),
+            "vocab": info.get("vocab"), "lr": cfg.get("lr"), "batch_size": cfg.get("batch_size"),
+            "grad_accum": cfg.get("grad_accum")}
+
+
 # ---------------------------------------------------------------- logging and the outer loop
 
 
 class Logger:
     """Rank-0 log lines, metrics.jsonl rows and TensorBoard scalars."""
 
-    def __init__(self, out: Path, enabled: bool):
+    def __init__(self, out: Path, enabled: bool, step: int = 0):
         self.enabled = enabled
         self.tb = None
         if enabled:
@@ -411,7 +487,8 @@ class Logger:
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
-                self.tb = SummaryWriter(str(out / "tb"))
+                # purge_step hides events past the resumed step (logged again), as for metrics
+                self.tb = SummaryWriter(str(out / "tb"), purge_step=step + 1)
             except ImportError:  # tensorboard is optional
                 self.tb = None
 
@@ -444,20 +521,22 @@ def run(t: Trainer) -> Path:
     final = ck.latest_checkpoint(cfg.out)
     if final is not None and t.step >= t.total:
         return final  # already complete
-    log = Logger(cfg.out, t.d.main)
+    log = Logger(cfg.out, t.d.main, t.step)
     if t.d.main and t.step == 0:
         print(f"train {cfg.stage}: {cfg.preset} {t.n_params / 1e6:.1f}M params, {t.total} steps, "
               f"mode {cfg.sequence.mode} p={cfg.sequence.p}, device {t.device}, "
               f"world {t.d.world}", flush=True)
     bar = _progress(cfg, t)
     stop_at = t.step + cfg.stop_after if cfg.stop_after else t.total
-    window_loss, window_steps, window_t0, window_tok = 0.0, 0, time.perf_counter(), t.tokens_seen
+    # a log window cut by a checkpoint continues from its saved sum: same averages as unbroken
+    window_loss, window_steps = t.window["loss_sum"], t.window["steps"]
+    window_t0, window_tok = time.perf_counter(), t.tokens_seen
     heldout = None
     while t.step < min(t.total, stop_at):
         window_loss = window_loss + t.train_step()  # stays on device: no sync per step
         window_steps += 1
         if _should(t.step, cfg.log_every) or t.step == t.total:
-            window_loss = float(window_loss) / window_steps  # syncs the GPU: log steps only
+            window_loss = _finite(t, float(window_loss)) / window_steps  # syncs: log steps only
             dt = time.perf_counter() - window_t0
             tps = (t.tokens_seen - window_tok) / max(dt, 1e-9)
             mfu = tps * t.flops_tok / (PEAK_FLOPS * t.d.world) if t.device.type == "cuda" else None
@@ -476,15 +555,30 @@ def run(t: Trainer) -> Path:
                         f"step {t.step} | heldout loss {heldout:.4f}")
         if bar is not None:
             bar.update(1)
-        if _should(t.step, cfg.save_every) and t.step < t.total:
+        if _should(t.step, cfg.save_every) and t.step < t.total and t.step < stop_at:
+            t.window = {"loss_sum": _finite(t, float(window_loss)), "steps": window_steps}
             t.save()
         if window_steps == 0:  # time only training in tokens/s, not eval or saving
             window_t0 = time.perf_counter()
     if bar is not None:
         bar.close()
+    t.window = {"loss_sum": _finite(t, float(window_loss)), "steps": window_steps}
     path = t.save({"heldout_loss": heldout} if heldout is not None else None)
     log.close()
     return path
+
+
+def _finite(t: Trainer, loss_sum: float) -> float:
+    """loss_sum, or stop the run (before any save) when the loss went inf/NaN."""
+    if math.isfinite(loss_sum):
+        return loss_sum
+    try:
+        kept = ck.latest_checkpoint(t.cfg.out, warn=False)
+    except ck.CheckpointError:
+        kept = None
+    where = f"the last good checkpoint {kept} is kept" if kept else "nothing was saved"
+    raise TrainingDiverged(f"loss became {loss_sum} by step {t.step} (lr {t.cfg.lr:g}); the run "
+                           f"stopped, {where}; lower --lr or raise --warmup")
 
 
 def _progress(cfg, t: Trainer):
@@ -496,5 +590,9 @@ def _progress(cfg, t: Trainer):
 
 
 def train(cfg: TrainConfig) -> Path:
-    """Train (or resume) the run `cfg` describes; returns the final checkpoint dir."""
-    return run(Trainer(cfg))
+    """Train (or resume) the run `cfg` describes; returns the final checkpoint dir.
+
+    Rank 0 holds the run dir's lock for the whole call: a second writer fails at once."""
+    main = int(os.environ.get("RANK", "0")) == 0
+    with ck.RunLock(cfg.out) if main else contextlib.nullcontext():
+        return run(Trainer(cfg))

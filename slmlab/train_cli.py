@@ -20,6 +20,14 @@ def _budget(p: argparse.ArgumentParser, what: str) -> None:
     g.add_argument("--tokens", type=float, help=f"{what} in training tokens (e.g. 2e8)")
 
 
+def _tokens(args: argparse.Namespace) -> int:
+    """--tokens as a whole number (it is parsed as a float so 2e8 works)."""
+    from slmlab.config import check_positive
+
+    check_positive("tokens", args.tokens)  # inf / nan / <= 0 end here, not in int()
+    return int(args.tokens)
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corpus", required=True, help="corpus dir (from `slmlab corpus`)")
     p.add_argument("--preset", default="tiny", help="tiny | small | 360m | 1b (default tiny)")
@@ -40,6 +48,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compile", default="auto", help="torch.compile: auto | on | off")
     p.add_argument("--fsdp", default="auto", help="with torchrun: auto (1b) | on | off")
     p.add_argument("--progress", action="store_true", help="tqdm progress bar")
+    p.add_argument("--allow-change", default="",
+                   help="on resume, settings that may differ from the checkpoint's, e.g. "
+                        "lr,batch_size (corpus, tokenizer, vocab, lr, batch_size, grad_accum)")
 
 
 def _train_kwargs(args: argparse.Namespace) -> dict:
@@ -48,7 +59,8 @@ def _train_kwargs(args: argparse.Namespace) -> dict:
                 eval_batches=args.eval_batches, log_every=args.log_every,
                 save_every=args.save_every, seed=args.seed, device=args.device,
                 dtype=args.dtype, param_dtype=args.param_dtype, compile=args.compile,
-                fsdp=args.fsdp, progress=args.progress)
+                fsdp=args.fsdp, progress=args.progress,
+                allow_change=tuple(s.strip() for s in args.allow_change.split(",") if s.strip()))
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -59,7 +71,7 @@ def run_train(args: argparse.Namespace) -> int:
     mode, lang = STAGE_MODES.get(args.stage, ("interleave", "en"))
     seq = SequenceConfig(mode=args.mode or mode, lang=args.lang or lang, p=args.p,
                          context=args.context, seed=args.seed)
-    budget = {"steps": args.steps} if args.steps is not None else {"tokens": int(args.tokens)}
+    budget = {"steps": args.steps} if args.steps is not None else {"tokens": _tokens(args)}
     cfg = TrainConfig(corpus=args.corpus, out=args.out, sequence=seq, stage=args.stage,
                       init_from=args.init_from, stop_after=args.stop_after, **budget,
                       **_train_kwargs(args))
@@ -76,7 +88,7 @@ def run_stages(args: argparse.Namespace) -> int:
 
     ratios = tuple(float(r) for r in args.ratios.split(","))
     budget = ({"total_steps": args.steps} if args.steps is not None
-              else {"total_tokens": int(args.tokens)})
+              else {"total_tokens": _tokens(args)})
     train_kw = _train_kwargs(args)
     recipe = Recipe(corpus=args.corpus, out=args.out, preset=train_kw.pop("preset"),
                     ratios=ratios, p=args.p, context=args.context, seed=train_kw.pop("seed"),

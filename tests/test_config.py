@@ -33,7 +33,7 @@ def test_range_error_names_field():
 def test_positive():
     check_positive("steps", 3)
     check_positive("steps", 0, allow_zero=True)
-    with pytest.raises(ConfigError, match="steps must be > 0; got 0"):
+    with pytest.raises(ConfigError, match="steps must be a finite number > 0; got 0"):
         check_positive("steps", 0)
 
 

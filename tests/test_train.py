@@ -91,8 +91,9 @@ def test_checkpoints_atomic_and_pruned(corpus, tmp_path):
     assert sorted(p.name for p in out.glob("step-*")) == ["step-000003", "step-000004"]
     assert not list(out.glob(".tmp-*"))
     assert (out / "latest").read_text() == "step-000004"
-    assert {"model.safetensors", "config.json", "slmlab.json", "trainer_state.pt"} <= \
-        set(os.listdir(final))
+    assert {"model.safetensors", "config.json", "slmlab.json", "trainer_state.json",
+            "trainer_state.safetensors"} <= set(os.listdir(final))
+    assert "trainer_state.pt" not in os.listdir(final)  # no pickle
     model, info = load_checkpoint(out)
     assert info["tokens_seen"] == 4 * 2 * 24 and info["vocab"]["size"] == 67
     assert info["tokenizer"]["checksum"] == "fake-0" and info["stage"] == "custom"
