@@ -71,3 +71,31 @@ def shuffled(phones, seed: int = 0) -> list:
     """The same labels in a random order: the chance level for pnmi / purity."""
     rng = np.random.default_rng(seed)
     return [phones[i] for i in rng.permutation(len(phones))]
+
+
+def dedup(units) -> list[int]:
+    """Run-length deduplicate a unit sequence: [5, 5, 7, 7, 7, 5] -> [5, 7, 5]."""
+    out: list[int] = []
+    for u in units:
+        u = int(u)
+        if not out or out[-1] != u:
+            out.append(u)
+    return out
+
+
+def edit_distance(a, b) -> int:
+    """Levenshtein distance between two sequences (insert, delete, substitute: cost 1)."""
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        cur = [i]
+        for j, y in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
+        prev = cur
+    return prev[-1]
+
+
+def unit_edit_distance(a, b) -> float:
+    """Levenshtein distance of the run-length deduplicated unit sequences / the longer length:
+    0 = the same units in the same order, ~1 = unrelated."""
+    da, db = dedup(a), dedup(b)
+    return edit_distance(da, db) / max(1, len(da), len(db))

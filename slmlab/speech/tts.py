@@ -51,6 +51,7 @@ class Voice:
     ident: str  # engine voice id: espeak voice file(+variant), 'mb-fr4', 'fr-FR'
     rate: int = 175  # words per minute (espeak engines)
     pitch: int = 50  # 0-100 (espeak engines)
+    pitch_range: int = 50  # 0-100 (espeak engines): intonation range
 
 
 def _espeak_voice(lang: str, ident: str, rate: int, pitch: int) -> Voice:
@@ -162,11 +163,13 @@ def _synth_raw(text: str, voice: Voice) -> tuple[np.ndarray, int, list[tuple[str
     if voice.engine in ("espeak", "mbrola"):
         eng = engine()
         with eng.lock:
-            eng.set_voice(voice.ident, voice.rate, voice.pitch)
+            eng.set_voice(voice.ident, voice.rate, voice.pitch, voice.pitch_range)
             wav, events = eng.synth(text)
         return wav.astype(np.float32) / 32768.0, eng.sample_rate, events
     if voice.engine == "pico":
         return (*_pico(text, voice.ident), [])
+    if voice.engine in ("flite", "festival"):
+        return (*_external(text, voice), [])
     raise ValueError(f"unknown engine {voice.engine!r}")
 
 
@@ -179,6 +182,64 @@ def _pico(text: str, ident: str) -> tuple[np.ndarray, int]:
                        capture_output=True)
         wav, sr = sf.read(path, dtype="float32")
     return wav, sr
+
+
+# Voice families for the unit tokenizer: espeak-ng variants. Training samples every family in
+# TRAIN_FAMILIES with continuous rate, pitch and range; HELDOUT_FAMILIES never reach training
+# (they test whether units generalise to unseen voices), nor do the Debian engines below.
+TRAIN_FAMILIES = ("m1", "m2", "m3", "m4", "m5", "m6", "f1", "f2", "f3", "f5", "klatt", "klatt2",
+                  "klatt3", "Alex", "Andy", "Annie", "Denis", "Gene", "Jacky", "Lee", "Mario",
+                  "Michael", "Mike", "Reed", "aunty", "belinda", "benjamin", "boris", "caleb",
+                  "david", "ed", "edward", "grandma", "grandpa", "gustave", "ian", "iven", "john",
+                  "linda", "max", "michel", "norbert", "paul", "quincy", "rob", "robert", "steph",
+                  "travis", "victor", "zac")
+HELDOUT_FAMILIES = ("m7", "f4", "klatt4", "Storm", "anika", "edward2", "steph2", "Hugo", "iven3")
+CANONICAL_FAMILY = "m3"  # the decoder's one voice (same variant for EN and FR)
+
+
+def sample_voice(lang: str, rng: np.random.Generator, split: str = "train") -> Voice:
+    """A random espeak-ng voice of a train or held-out family, with continuous rate
+    (130-240 wpm), pitch (15-85) and range (10-90)."""
+    if split not in ("train", "heldout"):
+        raise ValueError(f"split must be train or heldout; got {split!r}")
+    fams = TRAIN_FAMILIES if split == "train" else HELDOUT_FAMILIES
+    base = _BASES[lang][int(rng.integers(len(_BASES[lang])))]
+    fam = fams[int(rng.integers(len(fams)))]
+    rate, pitch, rng_ = int(rng.integers(130, 241)), int(rng.integers(15, 86)), int(rng.integers(10, 91))
+    return Voice(f"espeak:{base}+{fam}:r{rate}:p{pitch}:g{rng_}", lang, "espeak", f"{base}+{fam}",
+                 rate, pitch, rng_)
+
+
+def canonical_voice(lang: str) -> Voice:
+    """The one voice the neural tokenizer's decoder speaks in."""
+    return _espeak_voice(lang, f"{_BASES[lang][0]}+{CANONICAL_FAMILY}", 165, 45)
+
+
+def engine_voices() -> list[Voice]:
+    """English voices of other engines installed here (Debian `flite`, `festival`): held out
+    from tokenizer training entirely. Empty when neither is installed."""
+    out = []
+    if shutil.which("flite"):
+        out += [Voice(f"flite:{v}", "en", "flite", v) for v in ("slt", "rms", "awb", "kal16")]
+    if shutil.which("text2wave") and Path("/usr/share/festival/voices/english/kal_diphone").exists():
+        out.append(Voice("festival:kal_diphone", "en", "festival", "kal_diphone"))
+    return out
+
+
+def _external(text: str, voice: Voice) -> tuple[np.ndarray, int]:
+    """Synthesise with a Debian engine in a subprocess -> (float32 [T], sample rate)."""
+    import soundfile as sf
+
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "out.wav")
+        if voice.engine == "flite":
+            cmd = ["flite", "-voice", voice.ident, "-t", text, "-o", path]
+            subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+        else:
+            subprocess.run(["text2wave", "-o", path], input=text.encode(), check=True,
+                           capture_output=True, timeout=60)
+        wav, sr = sf.read(path, dtype="float32")
+    return wav if wav.ndim == 1 else wav.mean(1), sr
 
 
 def synthesize(text: str, voice: Voice, with_phones: bool = False):

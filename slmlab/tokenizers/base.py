@@ -65,7 +65,8 @@ def read_tokenizer_json(path: Path) -> dict | None:
 
 
 def load_tokenizer(path: str | Path, device: str | None = None) -> Tokenizer:
-    """Load a tokenizer: a saved built-in dir (its tokenizer.json says "kind": "builtin"),
+    """Load a tokenizer: a saved built-in dir (its tokenizer.json says "kind": "builtin" for
+    log-mel k-means or "neural" for the speaker-invariant encoder),
     a Mimi checkpoint file or directory, or the string 'mimi' (Mimi from the local cache)."""
     if str(path) == "mimi":
         return _mimi("mimi", device)
@@ -78,6 +79,10 @@ def load_tokenizer(path: str | Path, device: str | None = None) -> Tokenizer:
         from slmlab.tokenizers.units import BuiltinTokenizer
 
         return BuiltinTokenizer.load(p)
+    if meta is not None and meta.get("kind") == "neural":
+        from slmlab.tokenizers.neural import NeuralTokenizer
+
+        return NeuralTokenizer.load(p)
     if meta is not None or p.suffix in (".safetensors", ".pt", ".bin") or \
             (p.is_dir() and (any(p.glob("*.safetensors")) or (p / "config.json").exists())):
         return _mimi(p, device)

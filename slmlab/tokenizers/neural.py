@@ -1,0 +1,232 @@
+"""The neural built-in tokenizer: a small conv encoder over log-mel, trained to be speaker-invariant,
+whose L2-normalised frame embeddings are clustered into units, plus a canonical-voice decoder.
+
+Encoder (`UnitEncoder`): per-utterance normalised 80-band log-mel at 10 ms [B, 8F, 80] ->
+two stride-2 convs (50 Hz, 25 Hz) -> residual conv blocks at 25 Hz -> one stride-2 conv to the
+unit rate (12.5 Hz) -> residual blocks -> a `dim`-channel bottleneck, L2-normalised: z [B, F, dim].
+Receptive field ~0.9 s. Units are the nearest of K centroids on the unit sphere (cosine).
+Training (see `slmlab.tokenizers.neural_train`) distils espeak-ng's frame phone labels from z
+under heavy speaker perturbation, and/or predicts one perturbed copy's cluster from the other's
+(Spin-style swapped prediction); the language model never sees those labels, only units.
+
+Decoder (`UnitDecoder`): units [B, F] -> embeddings -> convs at 12.5 Hz -> x8 upsampling ->
+convs at 100 Hz -> log-mel [B, 8F, 80] of ONE canonical espeak-ng voice, then Griffin-Lim
+(`slmlab.tokenizers.units`), so whoever spoke the prompt, continuations sound the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from slmlab.constants import FRAME_RATE, SAMPLE_RATE
+from slmlab.tokenizers.base import TokenizerError, encode_np
+from slmlab.tokenizers.units import (A_HOP, DEC_FFT, DEC_GAIN, LOG_FLOOR, N_MELS, _mel_to_linear,
+                                     griffin_lim, log_mel, mel_filterbank)
+
+SUB = 8  # analysis frames (10 ms) per unit frame (80 ms at 12.5 Hz)
+
+
+class ConvBlock(nn.Module):
+    """Residual block: LayerNorm over channels (per frame: no time statistics, so a frame's
+    output never depends on padding far away) -> conv -> GELU -> 1x1 conv."""
+
+    def __init__(self, width: int, kernel: int):
+        super().__init__()
+        self.norm = nn.LayerNorm(width)
+        self.conv = nn.Conv1d(width, width, kernel, padding=kernel // 2)
+        self.mix = nn.Conv1d(width, width, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x [B, C, T]
+        h = self.norm(x.transpose(1, 2)).transpose(1, 2)
+        return x + self.mix(nn.functional.gelu(self.conv(h)))
+
+
+class UnitEncoder(nn.Module):
+    """Normalised log-mel [B, 8F, 80] -> unit-rate embeddings z [B, F, dim], |z| = 1."""
+
+    def __init__(self, width: int = 256, dim: int = 64, blocks25: int = 3, blocks12: int = 2):
+        super().__init__()
+        self.width, self.dim = width, dim
+        self.down = nn.Sequential(nn.Conv1d(N_MELS, width, 5, 2, 2), nn.GELU(),
+                                  nn.Conv1d(width, width, 5, 2, 2), nn.GELU())
+        self.mid = nn.Sequential(*[ConvBlock(width, 5) for _ in range(blocks25)])
+        self.pool = nn.Conv1d(width, width, 4, 2, 1)  # 25 Hz -> 12.5 Hz
+        self.top = nn.Sequential(*[ConvBlock(width, 3) for _ in range(blocks12)])
+        self.norm = nn.LayerNorm(width)
+        self.proj = nn.Linear(width, dim)
+
+    def forward(self, lm: torch.Tensor) -> torch.Tensor:
+        if lm.shape[1] % SUB:
+            raise ValueError(f"log-mel length must be a multiple of {SUB}; got {lm.shape[1]}")
+        h = self.top(self.pool(self.mid(self.down(lm.transpose(1, 2)))))  # [B, C, F]
+        z = self.proj(self.norm(h.transpose(1, 2)))
+        return nn.functional.normalize(z, dim=-1)
+
+
+class UnitDecoder(nn.Module):
+    """Units [B, F] -> canonical-voice log-mel [B, 8F, 80] (natural log of mel magnitudes)."""
+
+    def __init__(self, n_units: int, width: int = 256, blocks: int = 3):
+        super().__init__()
+        self.emb = nn.Embedding(n_units, width)
+        self.low = nn.Sequential(*[ConvBlock(width, 5) for _ in range(2)])
+        self.up = nn.ConvTranspose1d(width, width, SUB, SUB)  # 12.5 Hz -> 100 Hz
+        self.high = nn.Sequential(*[ConvBlock(width, 5) for _ in range(blocks)])
+        self.out = nn.Conv1d(width, N_MELS, 1)
+
+    def forward(self, units: torch.Tensor) -> torch.Tensor:
+        h = self.low(self.emb(units).transpose(1, 2))
+        return self.out(self.high(self.up(h))).transpose(1, 2)
+
+
+def normalised_logmel(wav: torch.Tensor, fb: torch.Tensor) -> torch.Tensor:
+    """wav [B, T] -> per-utterance, per-band standardised log-mel [B, 8F, 80], F = ceil(T/1920).
+    Standardising per band removes the channel's and much of the speaker's spectral tilt."""
+    f = math.ceil(wav.shape[-1] / (SUB * A_HOP))
+    lm = log_mel(wav.float(), fb, f * SUB)
+    mu, sd = lm.mean(1, keepdim=True), lm.std(1, keepdim=True).clamp(min=1e-3)
+    return (lm - mu) / sd
+
+
+class NeuralTokenizer:
+    """Speaker-invariant units at 12.5 Hz with a canonical-voice decoder (see module doc)."""
+
+    kind = "neural"
+    sample_rate = SAMPLE_RATE
+    frame_rate = FRAME_RATE
+    hop = SUB * A_HOP
+
+    def __init__(self, encoder: UnitEncoder, centroids: torch.Tensor,
+                 decoder: UnitDecoder | None = None, info: dict | None = None, gl_iters: int = 32):
+        self.encoder = encoder.eval().cpu()
+        self.centroids = centroids.float().contiguous()  # [K, dim], unit rows (trainer normalises)
+        self.decoder = decoder.eval().cpu() if decoder is not None else None
+        self.vocab_size = int(centroids.shape[0])
+        self.name = f"neural-{self.vocab_size}-{self.frame_rate:g}hz"
+        self.info = dict(info or {})  # training facts for the card (objective, data, figures)
+        self.gl_iters = gl_iters
+        self.fb = mel_filterbank()
+        self.fb_dec = mel_filterbank(n_fft=DEC_FFT)
+
+    def n_frames(self, n_samples: int) -> int:
+        return math.ceil(n_samples / self.hop)
+
+    @torch.no_grad()
+    def embed(self, wav: torch.Tensor) -> torch.Tensor:
+        """wav [B, T] at 24 kHz -> unit-rate embeddings z [B, ceil(T / 1920), dim]."""
+        return self.encoder(normalised_logmel(wav.cpu().float(), self.fb))
+
+    @torch.no_grad()
+    def encode(self, wav: torch.Tensor) -> torch.Tensor:
+        """wav [B, T] float at 24 kHz -> units [B, ceil(T / 1920)] long."""
+        if wav.dim() != 2:
+            raise ValueError(f"encode expects wav [B, T]; got shape {tuple(wav.shape)} "
+                             "(use encode_np for a single 1-D array)")
+        if wav.shape[1] == 0:
+            return torch.zeros(wav.shape[0], 0, dtype=torch.long)
+        z = self.embed(wav)
+        return (z @ self.centroids.T).argmax(-1)  # nearest centroid on the sphere
+
+    def encode_np(self, wav: np.ndarray) -> np.ndarray:
+        return encode_np(self, wav)
+
+    @torch.no_grad()
+    def decode(self, units: torch.Tensor, seed: int = 0) -> torch.Tensor:
+        """units [B, F] long -> wav [B, F * 1920] at 24 kHz in the canonical voice."""
+        if self.decoder is None:
+            raise TokenizerError(f"{self.name} was saved without a decoder; retrain it with "
+                                 "`slmlab tokenizer train --kind neural`")
+        units = torch.as_tensor(units).long().cpu()
+        if units.dim() != 2:
+            raise ValueError(f"decode expects units [B, F]; got shape {tuple(units.shape)}")
+        if units.numel() and (units.min() < 0 or units.max() >= self.vocab_size):
+            raise ValueError(f"units must be in [0, {self.vocab_size}); got "
+                             f"[{int(units.min())}, {int(units.max())}]")
+        b, f = units.shape
+        if f == 0:
+            return torch.zeros(b, 0)
+        lm = self.decoder(units)  # [B, 8F, 80]
+        lm = torch.cat([lm, lm[:, -1:]], 1)  # center=True istft wants one frame more
+        mag = DEC_GAIN * _mel_to_linear(torch.exp(lm) - LOG_FLOOR, self.fb_dec)
+        wav = griffin_lim(mag, f * self.hop, self.gl_iters, seed)
+        peak = wav.abs().amax(1, keepdim=True).clamp(min=1e-8)
+        return wav * torch.clamp(0.95 / peak, max=1.0)
+
+    # -- persistence ----------------------------------------------------------------------
+    def tensors(self) -> dict[str, torch.Tensor]:
+        out = {f"encoder.{k}": v for k, v in self.encoder.state_dict().items()}
+        out["centroids"] = self.centroids
+        if self.decoder is not None:
+            out.update({f"decoder.{k}": v for k, v in self.decoder.state_dict().items()})
+        return {k: v.detach().float().contiguous() for k, v in out.items()}
+
+    def _config(self) -> dict:
+        return {"kind": self.kind, "name": self.name, "frame_rate": self.frame_rate,
+                "hop": self.hop, "vocab_size": self.vocab_size, "sample_rate": self.sample_rate,
+                "encoder": {"width": self.encoder.width, "dim": self.encoder.dim,
+                            "blocks25": len(self.encoder.mid), "blocks12": len(self.encoder.top)},
+                "decoder": None if self.decoder is None else
+                {"width": self.decoder.emb.embedding_dim, "blocks": len(self.decoder.high)},
+                "gl_iters": self.gl_iters, "n_mels": N_MELS, "analysis_hop": A_HOP}
+
+    def checksum(self) -> str:
+        h = hashlib.sha256()
+        for k, v in sorted(self.tensors().items()):
+            h.update(k.encode())
+            h.update(v.numpy().tobytes())
+        h.update(json.dumps(self._config(), sort_keys=True).encode())
+        return h.hexdigest()[:12]
+
+    def save(self, path: str | Path) -> None:
+        """Write `tokenizer.json` + `weights.safetensors` (fp16: half the size, same units in
+        practice) into directory `path`."""
+        from safetensors.torch import save_file
+
+        p = Path(path)
+        p.mkdir(parents=True, exist_ok=True)
+        self._round_to_fp16()
+        save_file({k: v.half() for k, v in self.tensors().items()}, str(p / "weights.safetensors"))
+        meta = {**self._config(), "checksum": self.checksum(), "info": self.info}
+        (p / "tokenizer.json").write_text(json.dumps(meta, indent=2) + "\n")
+
+    def _round_to_fp16(self) -> None:
+        """Make the in-memory weights equal to what is saved, so the checksum matches on load."""
+        with torch.no_grad():
+            for m in (self.encoder, self.decoder):
+                if m is not None:
+                    for t in m.state_dict().values():
+                        t.copy_(t.half().float())
+            self.centroids = self.centroids.half().float()
+
+    @classmethod
+    def load(cls, path: str | Path) -> "NeuralTokenizer":
+        from safetensors.torch import load_file
+
+        p = Path(path)
+        try:
+            meta = json.loads((p / "tokenizer.json").read_text())
+            w = {k: v.float() for k, v in load_file(str(p / "weights.safetensors")).items()}
+        except (OSError, json.JSONDecodeError) as e:
+            raise TokenizerError(f"cannot load the neural tokenizer at {p} ({e}); "
+                                 "train it again with `slmlab tokenizer train --kind neural`") from None
+        enc = UnitEncoder(**meta["encoder"])
+        enc.load_state_dict({k[8:]: v for k, v in w.items() if k.startswith("encoder.")})
+        dec = None
+        if meta.get("decoder"):
+            dec = UnitDecoder(meta["vocab_size"], **meta["decoder"])
+            dec.load_state_dict({k[8:]: v for k, v in w.items() if k.startswith("decoder.")})
+        tok = cls(enc, w["centroids"], dec, meta.get("info"), meta.get("gl_iters", 32))
+        if meta.get("checksum") not in (None, tok.checksum()):
+            raise TokenizerError(f"checksum mismatch in {p}: the weights or the model code "
+                                 "changed after saving; retrain it")
+        return tok
+
+    def __repr__(self) -> str:
+        return f"NeuralTokenizer({self.name}, checksum={self.checksum()})"
