@@ -115,7 +115,7 @@ ARCS = {
         Slot("lead", True),
         Slot("slip", opts=_spot),
         Slot("win", derive=lambda prev, plan: {"game": prev["challenge"]["type"]}),
-    ), ("c_share", "c_hand", "c_again"), obj_sg=True),
+    ), ("c_share", "c_hand", "c_again", "c_feel"), obj_sg=True),
     "fear": Arc("fear", TOPICS, "child_or_parent", (
         _setting(), WITH, WEATHER,
         Slot("fear", opts=_spot, types=("animal", "dark")),
@@ -198,12 +198,33 @@ def _ending_args(rng, arc: Arc, plan, prev: dict) -> dict:
     if arc.name == "weather":
         args["w"], args["act"] = prev["turn"]["type"], prev["goal"]["act"]
     if arc.name == "contest":
-        args["hero"], args["helper"] = plan.roles["winner"], plan.roles["loser"]
+        args["joy"], args["game"] = args["feeling"], prev["challenge"]["type"]
+        args = contest_ending(plan, args)
     if arc.name == "fear":
         args["target"] = prev["fear"]["target"]
     if arc.name == "make":
         args["obj"], args["num"] = prev["fix"]["thing"], "sg"
     return args
+
+
+# how the contest's result makes the hero feel: the drawn positive feeling ("joy") read as
+# a winner's, or as a loser's
+WIN_FEEL = {"happy": "happy", "glad": "glad", "relieved": "proud", "proud": "proud",
+            "cheerful": "cheerful", "calm": "happy"}
+LOSE_FEEL = {"happy": "sad", "glad": "disappointed", "relieved": "upset", "proud": "sad",
+             "cheerful": "disappointed", "calm": "upset"}
+
+
+def contest_ending(plan, args: dict) -> dict:
+    """The contest ending's people and feeling from `plan.roles`: most templates name the
+    winner (hero) and the loser (helper); "c_feel" tells how the story's hero felt, which
+    depends on whether they won."""
+    won, lost = plan.roles["winner"], plan.roles["loser"]
+    if args["tmpl"] == "c_feel":
+        hero = plan.hero
+        feel = (WIN_FEEL if won == hero else LOSE_FEEL)[args["joy"]]
+        return {**args, "hero": hero, "helper": lost if won == hero else won, "feeling": feel}
+    return {**args, "hero": won, "helper": lost, "feeling": args["joy"]}
 
 
 def count_arc(arc: Arc, topic: str, has_friend: bool, max_sentences: int) -> int:

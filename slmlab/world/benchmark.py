@@ -1,18 +1,16 @@
 """Benchmark items from held-out stories: StoryCloze, TopicCloze, lexical and syntactic pairs.
 
-- StoryCloze: context = all but the last sentence; right = the real ending; wrong = the same
-  ending template realised from a perturbed ending event, chosen among the template's own
-  perturbations (`ENDINGS[t]["wrong"]`; opposite feeling, hero and helper swapped, the hero's
-  pronoun of the other gender, another pet's name, the other weather, it <-> them, or a noun of
-  the topic that the story never mentions), so it is fluent, on topic, of matched structure
-  and length, and contradicts the context.
-- TopicCloze: wrong = the ending of another held-out story on another topic that names a noun
-  of its own topic and none of this one's, with this story's characters put in; the same
-  template as the right ending where possible, else the same arc, then the closest length.
-  Right endings name a topic noun only in part of the stories (see bench_world.py's shape
-  statistics), so "names an object" is a weak cue, not a give-away.
+- StoryCloze and TopicCloze are counterbalanced (`slmlab.world.pairs`): items come in pairs
+  (A, B) sharing `pair_id`, with endings (a, b); a is right for A and wrong for B, b right for
+  B and wrong for A. StoryCloze twins differ in exactly the fact the ending tests (`fact`:
+  object, winner, feeling, pet, weather, place; each the same number of pairs); TopicCloze
+  twins are stories of two topics with the same characters, so their endings differ only in
+  topic nouns. Whatever an ending-only score prefers, it gets exactly one item of each pair
+  right: the endings alone carry no information, only the story does.
 - Lexical pairs (like sWUGGY): a word of the language vs a pronounceable non-word made by
-  swapping one consonant between vowels, absent from both languages' lexicons.
+  swapping one consonant between vowels, absent from both languages' lexicons, from the real
+  words of Debian's word lists that such a swap can make (`realwords.txt`, rebuilt by
+  `python -m slmlab.world.nonwords`) and from an offensive-word blocklist.
 - Syntactic pairs (like sBLiMP): grammatical vs an audible agreement, auxiliary, contraction,
   case or word-order error, built by each language's realiser.
 Every cloze item holds both languages, so the four `CONDITIONS` come from the same items.
@@ -22,15 +20,15 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from slmlab.config import check_positive
-from slmlab.world.lexicon import OPPOSITE, PETS, TOPIC_DATA
+from slmlab.world.lexicon import TOPIC_DATA
+from slmlab.world.pairs import story_pairs, topic_pairs
 from slmlab.world.planner import Plan
-from slmlab.world.realise import realise, realisers
+from slmlab.world.realise import realisers
 from slmlab.world.stories import generate_plans, save_jsonl
-from slmlab.world.templates import ENDINGS
 
 CONDITIONS = ("en-en", "fr-fr", "en-fr", "fr-en")  # context language - ending language
 _CONSONANTS = "bdfklmnprstv"
@@ -45,6 +43,8 @@ class ClozeItem:
     context: dict  # lang -> list[str]
     right: dict  # lang -> str
     wrong: dict  # lang -> str
+    pair_id: str = ""  # the twin item has the same pair_id, with right and wrong swapped
+    fact: str = ""  # what the ending tests: object|winner|feeling|pet|weather|place|topic
 
     def condition(self, cond: str) -> tuple[list[str], str, str]:
         """(context sentences, right, wrong) for a condition like "en-fr"."""
@@ -72,70 +72,17 @@ class Benchmark:
         return self.story_cloze + self.topic_cloze + self.lexical + self.syntactic
 
 
-def _last(plan: Plan, ending: tuple) -> dict:
-    regs = realisers()
-    return {lang: r.sentence(ending[0], ending[1], plan) for lang, r in regs.items()}
+def _content(args: dict) -> set[str]:
+    """The topic nouns an ending names."""
+    keys = {args.get("obj"), args.get("target"), args.get("place")}
+    if args.get("act"):
+        keys.add(args["act"][3])
+    return {k for k in keys if isinstance(k, str)}
 
 
-# perturbations of the lost arc's hand-written endings (the other arcs' are in ENDINGS)
-_LOST_WRONG = {"thank": ("feeling", "swap"), "play": ("object",), "because": ("feeling", "swap", "object")}
-_LOST_TOPICAL = {"play", "because"}
-
-
-def _length_gap(a: dict, b: dict) -> int:
-    return sum(abs(len(a[k]) - len(b[k])) for k in a)
-
-
-def _mentioned(text: dict) -> str:
-    return " ".join(" ".join(s) for s in text.values()).lower()
-
-
-def _unseen(keys, story: str, but: str) -> list[str]:
-    en = realisers()["en"]
-    return [k for k in keys if k != but and not any(f.lower() in story for f in en.nouns[k])]
-
-
-def _wrong_ending(plan: Plan, text: dict, rng: random.Random) -> dict:
-    """The ending realised from a perturbed ending event (see the module docstring)."""
-    kind, args = plan.events[-1]
-    tmpl = args["tmpl"]
-    how = rng.choice(_LOST_WRONG[tmpl] if tmpl in _LOST_WRONG else ENDINGS[tmpl]["wrong"])
-    if how == "feeling":
-        return _last(plan, (kind, {**args, "feeling": OPPOSITE[args["feeling"]]}))
-    if how == "swap":
-        return _last(plan, (kind, {**args, "hero": args["helper"], "helper": args["hero"]}))
-    if how == "gender":  # the hero's pronoun (and French agreement) of the other gender
-        hero = args["hero"]
-        return _last(plan, (kind, {**args, "hero": replace(hero, gender="f" if hero.gender == "m" else "m")}))
-    if how == "number":  # it <-> them (le/la <-> les)
-        return _last(plan, (kind, {**args, "num": "sg" if args["num"] == "pl" else "pl"}))
-    if how == "event":  # the other weather than the one that came
-        return _last(plan, (kind, {**args, "w": "wind" if args["w"] == "rain" else "rain"}))
-    story = _mentioned(text)
-    if how == "pet":
-        pet = args["pet"]
-        names = [n for noun, g, ns in PETS if noun == pet.rel and g == pet.gender for n in ns
-                 if n.lower() not in story]
-        return _last(plan, (kind, {**args, "pet": replace(pet, name=rng.choice(names))}))
-    t = TOPIC_DATA[plan.topic]
-    if "{np:target" in ENDINGS.get(tmpl, {}).get("en", ""):
-        slot, pool = "target", t.animals
-    else:
-        slot, pool = "obj", t.objects + [n for _, n in t.creations]
-    right = _last(plan, plan.events[-1])
-    cands = [_last(plan, (kind, {**args, slot: o})) for o in _unseen(pool, story, args[slot])]
-    return min(cands, key=lambda c: _length_gap(c, right))
-
-
-def story_cloze(plans: list[Plan], seed: int) -> list[ClozeItem]:
-    items = []
-    for i, plan in enumerate(plans):
-        text = realise(plan)
-        wrong = _wrong_ending(plan, text, random.Random(f"sc:{seed}:{i}"))
-        items.append(ClozeItem(f"sc-s{seed}-{i:05d}", "story", plan.topic,
-                               {k: v[:-1] for k, v in text.items()},
-                               {k: v[-1] for k, v in text.items()}, wrong))
-    return items
+def ending_nouns(plan: Plan) -> set[str]:
+    """The noun keys the ending of `plan` names (its object, place, target, activity)."""
+    return _content(plan.events[-1][1])
 
 
 def topic_nouns(topic: str) -> set[str]:
@@ -145,51 +92,28 @@ def topic_nouns(topic: str) -> set[str]:
     return keys | {a[3] for a in t.activities} | {n for _, n in t.creations} | {k for k, _ in t.agents}
 
 
-def _content(args: dict) -> set[str]:
-    """The topic nouns an ending names."""
-    keys = {args.get("obj"), args.get("target"), args.get("place")}
-    if args.get("act"):
-        keys.add(args["act"][3])
-    return {k for k in keys if isinstance(k, str)}
+def _twin_items(pair_id: str, kind: str, fact: str, topics: tuple, ta: dict, tb: dict) -> list:
+    """Items A and B of one counterbalanced pair (texts {lang: [sentence]}): A's ending is
+    right for A and wrong for B, and B's the other way round."""
+    ctx = [{k: v[:-1] for k, v in t.items()} for t in (ta, tb)]
+    end = [{k: v[-1] for k, v in t.items()} for t in (ta, tb)]
+    return [ClozeItem(f"{pair_id}-{'ab'[i]}", kind, topics[i], ctx[i], end[i], end[1 - i],
+                      pair_id, fact) for i in (0, 1)]
 
 
-def _topical(tmpl: str) -> bool:
-    return tmpl in _LOST_TOPICAL or ENDINGS.get(tmpl, {}).get("topical", False)
-
-
-def _needs(tmpl: str) -> set[str]:
-    text = ENDINGS[tmpl]["en"] if tmpl in ENDINGS else ""
-    return {r for r in ("pet",) if f":{r}}}" in text}
-
-
-def topic_cloze(plans: list[Plan], seed: int, window: int = 64) -> list[ClozeItem]:
-    """Wrong ending: the ending of another topic's story (one that names a noun of its topic
-    and none of this one's), with this story's characters put in, so names give nothing away;
-    the same ending template as the right one where possible (same shape), else one of the
-    same arc, then the closest length, among the next `window` stories."""
+def story_cloze(n_items: int, seed: int) -> list[ClozeItem]:
+    """ceil(n_items / 2) pairs of minimal-pair stories (see slmlab.world.pairs)."""
     items = []
-    for i, plan in enumerate(plans):
-        text = realise(plan)
-        right = {k: v[-1] for k, v in text.items()}
-        kind, rargs = plan.events[-1]
-        people = {k: v for k, v in rargs.items() if k in ("hero", "helper", "pet")}
-        own = topic_nouns(plan.topic)
-        scored = []
-        for j in range(1, min(window, len(plans))):
-            o = plans[(i + j) % len(plans)]
-            _, oargs = o.events[-1]
-            content = _content(oargs)
-            if o.topic == plan.topic or not _topical(oargs["tmpl"]) or content & own \
-                    or not content <= topic_nouns(o.topic) or not _needs(oargs["tmpl"]) <= set(people):
-                continue
-            wrong = _last(replace(plan, obj_num=o.obj_num), (kind, {**oargs, **people}))
-            if wrong == right:
-                continue
-            shape = (oargs["tmpl"] != rargs["tmpl"], o.arc != plan.arc, _length_gap(wrong, right))
-            scored.append((shape, j, wrong))
-        best = min(scored, key=lambda x: x[:2])[2]
-        items.append(ClozeItem(f"tc-s{seed}-{i:05d}", "topic", plan.topic,
-                               {k: v[:-1] for k, v in text.items()}, right, best))
+    for k, (fact, topic, ta, tb) in enumerate(story_pairs(-(-n_items // 2), seed)):
+        items += _twin_items(f"sc-s{seed}-{k:05d}", "story", fact, (topic, topic), ta, tb)
+    return items
+
+
+def topic_cloze(n_items: int, seed: int) -> list[ClozeItem]:
+    """ceil(n_items / 2) pairs of stories of two topics with the same characters."""
+    items = []
+    for k, (topic_a, topic_b, ta, tb) in enumerate(topic_pairs(-(-n_items // 2), seed)):
+        items += _twin_items(f"tc-s{seed}-{k:05d}", "topic", "topic", (topic_a, topic_b), ta, tb)
     return items
 
 
@@ -240,11 +164,11 @@ def syntactic_pairs(plans: list[Plan], n: int, seed: int) -> list[MinimalPair]:
 
 
 def make_benchmark(n_items: int = 1000, seed: int = 0) -> Benchmark:
-    """`n_items` per cloze kind and per language for minimal pairs, from held-out stories
-    0..n_items-1 of `seed` (the same stories `generate_stories(n, seed, "heldout")` gives)."""
+    """`n_items` per cloze kind (rounded up to a whole number of pairs) and per language for
+    minimal pairs, from held-out stories of `seed` and their twins."""
     check_positive("n_items", n_items)
     plans = generate_plans(n_items, seed, "heldout")
-    return Benchmark(story_cloze(plans, seed), topic_cloze(plans, seed),
+    return Benchmark(story_cloze(n_items, seed), topic_cloze(n_items, seed),
                      lexical_pairs(n_items, seed), syntactic_pairs(plans, n_items, seed))
 
 

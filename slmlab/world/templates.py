@@ -3,7 +3,7 @@
 `TEMPLATES[(arc, kind, type)]` is a list of variants `(en, fr)`; the plan event picks one by
 index (`args["v"]`), so sentence i of both languages says the same thing. `type` is
 `args.get("type")` (e.g. the weather that spoils a plan). `ENDINGS[name]` are the last
-sentences, with the perturbations that make a StoryCloze wrong ending out of them.
+sentences (which fact each one states, for the counterbalanced cloze pairs: `slmlab.world.pairs`).
 
 Placeholders (each realiser resolves them with its own grammar; see `fill` in grammar_en.py /
 grammar_fr.py). Roles: hero, helper, friend, pet, they (= hero + helper).
@@ -260,63 +260,45 @@ _add("trip", "show", None,
 
 TEMPLATES = T
 
-# --- endings: text, perturbations for StoryCloze, topical (names a topic noun) -------------
-# wrong: feeling (opposite feeling), swap (hero and helper), object (an unmentioned noun of
-# the pool), gender (the hero's pronoun of the other gender), pet (another pet's name),
-# event (the other weather), number (it <-> them)
+# --- endings: text per language; topical = names a noun of the story's topic -------------
+# (which fact each ending states, for the counterbalanced cloze pairs: slmlab.world.pairs)
 ENDINGS = {
     "pet_hug": dict(en="in the end, {N:hero} hugged {N:pet}, and {he:hero} was {adj:feeling:hero} again",
-                    fr="à la fin, {N:hero} a serré {N:pet} dans ses bras, et {he:hero} était de nouveau {adj:feeling:hero}",
-                    wrong=("feeling", "gender", "pet"), topical=False),
+                    fr="à la fin, {N:hero} a serré {N:pet} dans ses bras, et {he:hero} était de nouveau {adj:feeling:hero}", topical=False),
     "pet_home": dict(en="after that, {N:hero}, {N:helper} and {N:pet} walked home across {np:place:the}",
-                     fr="après ça, {N:hero}, {N:helper} et {N:pet} sont rentré{e:all} à la maison en traversant {np:place:the}",
-                     wrong=("pet",), topical=True),
+                     fr="après ça, {N:hero}, {N:helper} et {N:pet} sont rentré{e:all} à la maison en traversant {np:place:the}", topical=True),
     "pet_leash": dict(en="from that day on, {he:hero} always held {N:pet} on a leash when {he:hero} went {to_place}",
-                      fr="depuis ce jour, {he:hero} a toujours tenu {N:pet} en laisse quand {he:hero} allait {to_place}",
-                      wrong=("pet", "gender"), topical=True),
+                      fr="depuis ce jour, {he:hero} a toujours tenu {N:pet} en laisse quand {he:hero} allait {to_place}", topical=True),
     "w_glad": dict(en="in the end, {N:hero} was glad that {np:w:the} had come",
-                   fr="à la fin, {N:hero} était {adj:glad:hero} que {np:w:the} soit venu{e:w}",
-                   wrong=("event",), topical=False),
+                   fr="à la fin, {N:hero} était {adj:glad:hero} que {np:w:the} soit venu{e:w}", topical=False),
     "w_act": dict(en="later, {he:they} {act_past} in the sun, and {he:hero} was {adj:feeling:hero}",
-                  fr="plus tard, {he:they} {act_past} au soleil, et {he:hero} était {adj:feeling:hero}",
-                  wrong=("feeling", "gender"), topical=True),
+                  fr="plus tard, {he:they} {act_past} au soleil, et {he:hero} était {adj:feeling:hero}", topical=True),
     "g_love": dict(en="{N:helper} loved {np:obj:the} and hugged {N:hero}",
-                   fr="{N:helper} a adoré {np:obj:the} et a embrassé {N:hero}",
-                   wrong=("object", "swap"), topical=True),
+                   fr="{N:helper} a adoré {np:obj:the} et a embrassé {N:hero}", topical=True),
     "g_thank": dict(en="{N:helper} was {adj:feeling:helper}, and {he:helper} thanked {N:hero} for {np:obj:the}",
-                    fr="{N:helper} était {adj:feeling:helper}, et {he:helper} a remercié {N:hero} pour {np:obj:the}",
-                    wrong=("feeling", "object", "swap"), topical=True),
+                    fr="{N:helper} était {adj:feeling:helper}, et {he:helper} a remercié {N:hero} pour {np:obj:the}", topical=True),
     "c_share": dict(en="{N:hero} was {adj:feeling:hero}, and {N:helper} gave {him:hero} {np:obj:a+} as a prize",
-                    fr="{N:hero} était {adj:feeling:hero}, et {N:helper} {dat:hero} a donné {np:obj:a+} comme prix",
-                    wrong=("feeling", "swap"), topical=True),
+                    fr="{N:hero} était {adj:feeling:hero}, et {N:helper} {dat:hero} a donné {np:obj:a+} comme prix", topical=True),
     "c_hand": dict(en="{N:helper} was not angry, {he:helper} laughed and shook {N:hero}'s hand",
-                   fr="{N:helper} n'était pas fâché{e:helper}, {he:helper} a ri et a serré la main de {N:hero}",
-                   wrong=("swap",), topical=False),
-    "c_again": dict(en="after that, {N:hero} and {N:helper} shared {np:obj:the} and played for a long time",
-                    fr="après ça, {N:hero} et {N:helper} ont partagé {np:obj:the} et ont joué longtemps",
-                    wrong=("object",), topical=True),
+                   fr="{N:helper} n'était pas fâché{e:helper}, {he:helper} a ri et a serré la main de {N:hero}", topical=False),
+    "c_again": dict(en="after that, {N:hero} and {N:helper} played with {np:obj:a+} for a long time",
+                    fr="après ça, {N:hero} et {N:helper} ont joué longtemps avec {np:obj:a+}", topical=True),
+    "c_feel": dict(en="after the {game}, {N:hero} was very {adj:feeling:hero}",
+                   fr="après {game}, {N:hero} était très {adj:feeling:hero}", topical=False),
     "f_brave": dict(en="in the end, {N:hero} felt very brave, and {he:hero} thanked {N:helper}",
-                    fr="à la fin, {N:hero} se sentait très {adj:brave:hero}, et {he:hero} a remercié {N:helper}",
-                    wrong=("swap", "gender"), topical=False),
+                    fr="à la fin, {N:hero} se sentait très {adj:brave:hero}, et {he:hero} a remercié {N:helper}", topical=False),
     "f_not": dict(en="after that, {N:hero} was {adj:feeling:hero} and not scared of {np:target:the} anymore",
-                  fr="après ça, {N:hero} était {adj:feeling:hero} et n'avait plus peur de {np:target:the}",
-                  wrong=("feeling", "object", "swap"), topical=True),
+                  fr="après ça, {N:hero} était {adj:feeling:hero} et n'avait plus peur de {np:target:the}", topical=True),
     "m_proud": dict(en="in the end, {N:hero} was very proud of {np:obj:the}",
-                    fr="à la fin, {N:hero} était très {adj:proud:hero} de {np:obj:the}",
-                    wrong=("object", "swap"), topical=True),
+                    fr="à la fin, {N:hero} était très {adj:proud:hero} de {np:obj:the}", topical=True),
     "m_show": dict(en="{N:hero} showed {np:obj:the} to everyone, and {he:hero} was {adj:feeling:hero}",
-                   fr="{N:hero} a montré {np:obj:the} à tout le monde, et {he:hero} était {adj:feeling:hero}",
-                   wrong=("object", "feeling", "gender"), topical=True),
+                   fr="{N:hero} a montré {np:obj:the} à tout le monde, et {he:hero} était {adj:feeling:hero}", topical=True),
     "t_keep": dict(en="{N:hero} took {it:obj} home from {np:place:the} and kept {it:obj} in {his:hero} room",
-                   fr="{N:hero} {it:obj} a rapporté{e:obj} de {np:place:the} et {it:obj} a gardé{e:obj} dans sa chambre",
-                   wrong=("number",), topical=True),
+                   fr="{N:hero} {it:obj} a rapporté{e:obj} de {np:place:the} et {it:obj} a gardé{e:obj} dans sa chambre", topical=True),
     "t_sleep": dict(en="at night, {N:hero} slept with {np:obj:the} next to {his:hero} bed",
-                    fr="la nuit, {N:hero} a dormi avec {np:obj:the} à côté de son lit",
-                    wrong=("object",), topical=True),
+                    fr="la nuit, {N:hero} a dormi avec {np:obj:the} à côté de son lit", topical=True),
     "pet_wash": dict(en="at home, {N:hero} washed {N:pet} until {he:pet} was clean again",
-                     fr="à la maison, {N:hero} a lavé {N:pet} jusqu'à ce qu'{he:pet} soit de nouveau propre",
-                     wrong=("pet",), topical=False),
+                     fr="à la maison, {N:hero} a lavé {N:pet} jusqu'à ce qu'{he:pet} soit de nouveau propre", topical=False),
     "t_best": dict(en="{N:hero} said that it was the best trip ever, because {he:hero} had found {np:obj:the}",
-                   fr="{N:hero} a dit que c'était le plus beau voyage, parce qu'{he:hero} avait trouvé {np:obj:the}",
-                   wrong=("object", "gender"), topical=True),
+                   fr="{N:hero} a dit que c'était le plus beau voyage, parce qu'{he:hero} avait trouvé {np:obj:the}", topical=True),
 }
