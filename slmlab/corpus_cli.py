@@ -71,6 +71,17 @@ def _add_tokenizer(sub) -> None:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--workers", type=int, default=0, help="synthesis processes (default: all cores)")
     t.add_argument("--out", required=True, help="directory for the tokenizer")
+    t.add_argument("--kind", choices=("builtin", "neural"), default="builtin",
+                   help="'builtin': log-mel k-means; 'neural': the speaker-invariant encoder "
+                        "with a canonical-voice decoder (GPU, or tiny on CPU)")
+    n = t.add_argument_group("neural (--kind neural; defaults: slmlab.tokenizers.neural_train)")
+    for name in ("utterances", "canonical", "eval-sentences", "width", "dim", "batch"):
+        n.add_argument(f"--{name}", type=int)
+    for name in ("seconds", "decoder-seconds"):
+        n.add_argument(f"--{name}", type=float, help="training time per encoder / decoder")
+    n.add_argument("--objectives", help="comma-separated encoders to compare (phones, "
+                   "phones-perturb, spin, phones-perturb-spin)")
+    n.add_argument("--device", help="auto | cpu | cuda")
     t.set_defaults(func=_tokenizer_train)
 
 
@@ -116,6 +127,10 @@ def _corpus_from_audio(args) -> int:
 
 
 def _tokenizer_train(args) -> int:
+    if args.kind == "neural":
+        from slmlab.tokenizers.neural_train import run_cli
+
+        return run_cli(args)
     from slmlab.tokenizers.units import train_builtin
 
     t0 = time.time()

@@ -19,6 +19,7 @@ Writes the tokenizer to `out/` and every encoder's figures to `out/train_report.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -341,24 +342,17 @@ def train_neural(cfg: NeuralTrainConfig) -> tuple[NeuralTokenizer, dict]:
     return tok, report
 
 
-def add_arguments(t) -> None:
-    """`slmlab tokenizer train --kind neural` options (defaults from NeuralTrainConfig)."""
-    d = NeuralTrainConfig.__dataclass_fields__
-    for name in ("utterances", "canonical", "eval_sentences", "width", "dim", "batch"):
-        t.add_argument(f"--{name.replace('_', '-')}", type=int, default=d[name].default)
-    for name in ("seconds", "decoder_seconds"):
-        t.add_argument(f"--{name.replace('_', '-')}", type=float, default=d[name].default)
-    t.add_argument("--objectives", default=",".join(OBJECTIVES),
-                   help=f"comma-separated encoders to compare: {', '.join(OBJECTIVES)}")
-    t.add_argument("--device", default="auto", help="auto | cpu | cuda")
-
-
 def run_cli(args) -> int:
-    cfg = NeuralTrainConfig(out=args.out, utterances=args.utterances, canonical=args.canonical,
-                            eval_sentences=args.eval_sentences, seconds=args.seconds,
-                            decoder_seconds=args.decoder_seconds, units=args.units,
-                            width=args.width, dim=args.dim, batch=args.batch,
-                            objectives=tuple(o for o in args.objectives.split(",") if o),
-                            workers=args.workers, device=args.device, seed=args.seed)
+    """`slmlab tokenizer train --kind neural`: options left out keep the config's defaults."""
+    names = ("utterances", "canonical", "eval_sentences", "width", "dim", "batch", "seconds",
+             "decoder_seconds", "units", "workers", "device", "seed")
+    kw = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
+    if getattr(args, "objectives", None):
+        kw["objectives"] = tuple(o for o in args.objectives.split(",") if o)
+    try:
+        cfg = NeuralTrainConfig(out=args.out, **kw)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     train_neural(cfg)
     return 0
