@@ -1,16 +1,17 @@
 """The corpus's eval set: benchmark items spoken by held-out voices, as units.
 
 `<corpus>/eval/`:
-- `cloze.jsonl`: `{kind: story|topic, item_id, condition, context: [int], right: [int],
-  wrong: [int]}`, one row per item and condition (`CONDITIONS`: context language - ending
+- `cloze.jsonl`: `{kind: story|topic, item_id, condition, pair_id, fact, context: [int],
+  right: [int], wrong: [int]}`, one row per item and condition (`CONDITIONS`: context language - ending
   language); the context is the concatenated units of its sentences;
 - `pairs.jsonl`: `{kind: lexical|syntactic, item_id, lang, good: [int], bad: [int]}`;
 - `aligned.jsonl`: `{pair_id, en_text, fr_text, en: [int], fr: [int]}`, held-out aligned
   sentence pairs for probing;
 - `eval.json`: the settings and counts (written last: marks the eval set done).
 
-Each item gets one voice per language (hashed from its id, among the held-out "test" voices),
-so the right and wrong endings differ only in content. Every distinct (text, voice) is
+Each cloze pair (`pair_id`: the two counterbalanced items) and minimal pair gets one voice
+per language (hashed from its id, among the held-out "test" voices), so the right and wrong
+endings differ only in content and an ending sounds the same in both items of its pair. Every distinct (text, voice) is
 synthesized and tokenized once per build (contexts repeat across conditions).
 """
 
@@ -48,8 +49,11 @@ def plan_eval(cfg) -> tuple[dict, list[tuple[str, str]]]:
                 cl, el = cond.split("-")
                 if not {cl, el} <= langs:
                     continue
-                vc, ve = _voice(item.item_id, cl), _voice(item.item_id, el)
+                # one voice per counterbalanced pair: ending a sounds the same in both items
+                who = item.pair_id or item.item_id
+                vc, ve = _voice(who, cl), _voice(who, el)
                 cloze.append({"kind": kind, "item_id": item.item_id, "condition": cond,
+                              "pair_id": item.pair_id, "fact": item.fact,
                               "context": [(s, vc) for s in item.context[cl]],
                               "right": [(item.right[el], ve)], "wrong": [(item.wrong[el], ve)]})
     for kind, items in (("lexical", bench.lexical), ("syntactic", bench.syntactic)):
