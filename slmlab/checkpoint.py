@@ -194,7 +194,10 @@ def _load_legacy(path: Path) -> dict:
         from numpy.core.multiarray import _reconstruct
     allowed = [_reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]
     try:
-        with torch.serialization.safe_globals(allowed):
+        import warnings
+
+        with torch.serialization.safe_globals(allowed), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "pickle protocol 4" notes: the load is still safe
             return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # UnpicklingError, truncated zip, ...
         first = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
@@ -336,8 +339,11 @@ def save_checkpoint(out: Path, step: int, model: Any, info: dict, trainer_state:
         os.rename(tmp, final)
         _fsync_dir(out)
         write_text_atomic(out / LATEST, final.name)
-    except (OSError, RuntimeError) as err:  # torch/safetensors wrap ENOSPC in RuntimeError
-        shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException as err:
+        shutil.rmtree(tmp, ignore_errors=True)  # never leave a half tmp dir filling the disk
+        # torch wraps ENOSPC in RuntimeError, safetensors in its own SafetensorError
+        if not (isinstance(err, (OSError, RuntimeError)) or "Safetensor" in type(err).__name__):
+            raise
         raise CheckpointError(f"could not write checkpoint {final}: {_reason(err)}; "
                               f"{_kept(out)}") from None
     prune(out, keep_last, current=step)

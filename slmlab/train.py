@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from slmlab import checkpoint as ck
+from slmlab import parallel
 from slmlab.config import (ConfigError, check_choice, check_positive, check_range, check_seed,
                            to_dict)
 from slmlab.interleave import (PackedDataset, Position, SequenceConfig, corpus_vocab,
@@ -75,7 +76,8 @@ class TrainConfig:
     dtype: str = "auto"  # autocast: auto (bf16 on GPU, fp32 on CPU) | bf16 | fp32
     param_dtype: str = "fp32"  # weights and optimizer state: fp32 | bf16 (faster, coarser)
     compile: str = "auto"  # torch.compile: auto (on for GPU) | on | off
-    fsdp: str = "auto"  # with several processes: auto (1b only) | on | off (DDP)
+    parallel: str = "auto"  # with several processes: auto (fsdp for 1b, else ddp) | ddp | fsdp
+    activation_checkpointing: bool = False  # recompute layers in backward (less activation memory)
     init_from: str | None = None  # slmlab checkpoint / run dir, or a local text LM dir
     stop_after: int | None = None  # stop (with a checkpoint) after N steps in this call
     progress: bool = False  # tqdm bar
@@ -103,7 +105,7 @@ class TrainConfig:
         check_choice("dtype", self.dtype, ("auto", "bf16", "fp32"))
         check_choice("param_dtype", self.param_dtype, ("fp32", "bf16"))
         check_choice("compile", self.compile, ("auto", "on", "off"))
-        check_choice("fsdp", self.fsdp, ("auto", "on", "off"))
+        check_choice("parallel", self.parallel, parallel.CHOICES)
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
             raise ConfigError(f"device must be auto, cpu, cuda or cuda:N; got {self.device!r}")
         if self.stop_after is not None:
@@ -127,6 +129,8 @@ class TrainConfig:
     def from_dict(cls, data: dict) -> "TrainConfig":
         data = dict(data)
         data["sequence"] = SequenceConfig(**data.get("sequence", {}))
+        if "fsdp" in data:  # configs saved before `parallel` replaced it
+            data.setdefault("parallel", parallel.from_legacy(data.pop("fsdp")))
         return cls(**data)
 
 
@@ -268,8 +272,10 @@ class Trainer:
         self.model.to(self.device)
         self.n_params = count_params(self.model)
         self.flops_tok = flops_per_token(self.model, cfg.sequence.context)
-        self.use_fsdp = self.d.world > 1 and (cfg.fsdp == "on" or (cfg.fsdp == "auto"
-                                                                    and cfg.preset == "1b"))
+        self.parallel = parallel.resolve(cfg.parallel, cfg.preset, self.d.world)
+        self.use_fsdp = self.parallel == "fsdp"
+        self.parallel_record = {"requested": {"batch_size": cfg.batch_size,
+                                              "grad_accum": cfg.grad_accum}}
         self.net = self._wrap(self.model)
         self.opt = make_optimizer(self.model, cfg, self.device)
         self.sched = torch.optim.lr_scheduler.LambdaLR(
@@ -278,20 +284,9 @@ class Trainer:
             self._load_state(self.resume_from)
 
     def _wrap(self, model: torch.nn.Module) -> torch.nn.Module:
-        """DDP / FSDP2 under torchrun, then torch.compile where it pays (GPU)."""
-        net = model
-        if self.use_fsdp:
-            from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
-
-            mp = MixedPrecisionPolicy(param_dtype=self.amp) if self.amp else MixedPrecisionPolicy()
-            for layer in model.model.layers:
-                fully_shard(layer, mp_policy=mp)
-            fully_shard(model, mp_policy=mp)
-        elif self.d.world > 1:
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            net = DDP(model, device_ids=ids)
+        """DDP / FSDP2 under torchrun (slmlab.parallel), then torch.compile where it pays (GPU)."""
+        net = parallel.wrap(model, self.parallel, self.device, self.amp,
+                            self.cfg.activation_checkpointing)
         on = self.cfg.compile == "on" or (self.cfg.compile == "auto" and self.device.type == "cuda")
         return torch.compile(net) if on else net
 
@@ -304,13 +299,13 @@ class Trainer:
             if saved.get(key) not in (None, getattr(self.cfg, key)):
                 raise ValueError(f"{self.cfg.out} holds a {key}={saved[key]!r} run; use another "
                                  f"--out or the same {key}")
+        self._fit_world(info)  # another world size: same global batch, re-split
         self.changes = self._check_compatible(ckpt, info)
         state = ck.load_trainer_state(ckpt)
-        if self.use_fsdp:
-            from torch.distributed.checkpoint.state_dict import (StateDictOptions,
-                                                                 set_optimizer_state_dict)
-            set_optimizer_state_dict(self.model, self.opt, state["optimizer"],
-                                     options=StateDictOptions(full_state_dict=True))
+        if parallel.has_shards(ckpt):  # written by FSDP ranks: DCP reads any layout back
+            parallel.load_optimizer_shards(self.model, self.opt, ckpt, state[parallel.OPTIM_GROUPS])
+        elif self.use_fsdp:  # a whole optimizer state (DDP / one process) into shards
+            parallel.load_full_optimizer(self.model, self.opt, state["optimizer"])
         else:
             self.opt.load_state_dict(state["optimizer"])
         self.sched.load_state_dict(state["scheduler"])
@@ -342,6 +337,7 @@ class Trainer:
         factor = lr_lambda(self.sched.last_epoch, self.total, self.warmup, self.cfg.min_lr_ratio)
         for group in self.opt.param_groups:
             group["initial_lr"], group["lr"] = lr, lr * factor
+        self.sched._last_lr = [g["lr"] for g in self.opt.param_groups]  # what the log reports
 
     def _trim_metrics(self) -> None:
         """Drop metrics rows logged after the resumed step (they will be logged again) and
@@ -375,20 +371,19 @@ class Trainer:
                 "changes": self.changes, **(extra or {})}
 
     def save(self, extra: dict | None = None) -> Path:
-        state_dict, opt_state = None, self.opt.state_dict()
-        if self.use_fsdp:  # gather full tensors on every rank (collective), save on rank 0
-            from torch.distributed.checkpoint.state_dict import (StateDictOptions,
-                                                                 get_model_state_dict,
-                                                                 get_optimizer_state_dict)
-            opts = StateDictOptions(full_state_dict=True, cpu_offload=True)
-            state_dict = get_model_state_dict(self.model, options=opts)
-            opt_state = get_optimizer_state_dict(self.model, self.opt, options=opts)
+        model, trainer_state = self.model, {"scheduler": self.sched.state_dict(),
+                                            "rng": ck.rng_state()}
+        if self.use_fsdp:  # every rank writes its shards (DCP, collective); rank 0 commits
+            model, trainer_state[parallel.OPTIM_GROUPS] = parallel.save_shards(
+                self.model, self.opt, self.cfg.out, self.step)
+        else:
+            trainer_state["optimizer"] = self.opt.state_dict()
+        extra = {"parallel": {**parallel.describe(self.parallel, self.d.world, self.use_fsdp),
+                              **self.parallel_record}, **(extra or {})}
         path = self.cfg.out / ck.step_dir_name(self.step)
         if self.d.main:
-            trainer_state = {"optimizer": opt_state, "scheduler": self.sched.state_dict(),
-                             "rng": ck.rng_state()}
-            path = ck.save_checkpoint(self.cfg.out, self.step, self.model, self.info(extra),
-                                      trainer_state, self.cfg.keep_last, state_dict)
+            path = ck.save_checkpoint(self.cfg.out, self.step, model, self.info(extra),
+                                      trainer_state, self.cfg.keep_last)
         self._barrier()
         return path
 
@@ -402,6 +397,16 @@ class Trainer:
         if self.amp is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp)
+
+    def _fit_world(self, info: dict) -> None:
+        """Resuming on another world size: keep the checkpoint's global batch (windows per
+        step), re-split per rank; the data position is global, so only the slices move."""
+        self.cfg, record, line = parallel.fit_batch(self.cfg, info, self.d.world)
+        self.parallel_record = record
+        self.total = self.cfg.total_steps(self.d.world)
+        self.warmup = min(self.cfg.warmup, max(1, self.total // 10)) if self.cfg.warmup else 0
+        if line:
+            parallel.note(line)
 
     def _rank_slice(self, data: PackedDataset):
         """This rank's windows int64 [B, L] of the next global micro-batch [world * B, L]."""
@@ -434,6 +439,17 @@ class Trainer:
         if self.d.world > 1:
             torch.distributed.all_reduce(total, op=torch.distributed.ReduceOp.AVG)
         return total
+
+    @torch.no_grad()
+    def weights_finite(self) -> float:
+        """0.0 when every weight on every rank is finite, else inf; one sync."""
+        local = [getattr(p, "_local_tensor", p).detach() for p in self.model.parameters()]
+        bad = torch.zeros((), device=self.device)
+        for x in local:
+            bad = torch.maximum(bad, (~torch.isfinite(x)).any().float())
+        if self.d.world > 1:
+            torch.distributed.all_reduce(bad, op=torch.distributed.ReduceOp.MAX)
+        return float("inf") if float(bad) else 0.0
 
     @torch.no_grad()
     def evaluate(self) -> float | None:
@@ -557,27 +573,30 @@ def run(t: Trainer) -> Path:
             bar.update(1)
         if _should(t.step, cfg.save_every) and t.step < t.total and t.step < stop_at:
             t.window = {"loss_sum": _finite(t, float(window_loss)), "steps": window_steps}
+            _finite(t, t.weights_finite(), "weights")
             t.save()
         if window_steps == 0:  # time only training in tokens/s, not eval or saving
             window_t0 = time.perf_counter()
     if bar is not None:
         bar.close()
     t.window = {"loss_sum": _finite(t, float(window_loss)), "steps": window_steps}
+    _finite(t, t.weights_finite(), "weights")
     path = t.save({"heldout_loss": heldout} if heldout is not None else None)
     log.close()
     return path
 
 
-def _finite(t: Trainer, loss_sum: float) -> float:
-    """loss_sum, or stop the run (before any save) when the loss went inf/NaN."""
-    if math.isfinite(loss_sum):
-        return loss_sum
+def _finite(t: Trainer, value: float, what: str = "loss") -> float:
+    """value (a loss sum, the largest |weight|), or stop the run (before any save) when it is
+    inf/NaN: a NaN checkpoint is worse than none."""
+    if math.isfinite(value):
+        return value
     try:
         kept = ck.latest_checkpoint(t.cfg.out, warn=False)
     except ck.CheckpointError:
         kept = None
     where = f"the last good checkpoint {kept} is kept" if kept else "nothing was saved"
-    raise TrainingDiverged(f"loss became {loss_sum} by step {t.step} (lr {t.cfg.lr:g}); the run "
+    raise TrainingDiverged(f"{what} became {value} by step {t.step} (lr {t.cfg.lr:g}); the run "
                            f"stopped, {where}; lower --lr or raise --warmup")
 
 
