@@ -8,7 +8,7 @@ MOSHI_SPEC ?= moshi==0.2.13
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.slmlab-installed
 
-.PHONY: quickstart setup test test-all browser lab app bench clean-runs
+.PHONY: quickstart setup test test-unit test-e2e test-all browser lab app bench clean-runs
 
 quickstart: setup ## build the offline world, train, evaluate, print the table (CPU, ~10 min)
 	$(BIN)/slmlab quickstart
@@ -30,8 +30,15 @@ browser: ## Debian's Chromium for the real-browser tests (no browser download)
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	  else echo "note: chromium missing and not root: browser tests will be skipped (sudo apt-get install chromium)"; fi; }
 
-test: setup browser ## the whole test suite (CI runs exactly this)
-	$(BIN)/python -m pytest -q
+test: setup browser ## the whole test suite: unit tier, then end-to-end tier (CI runs exactly this)
+	$(BIN)/python -m pytest -q -m "not slow and not e2e"
+	$(BIN)/python -m pytest -q -m "e2e and not slow"
+
+test-unit: setup ## the fast unit tests only
+	$(BIN)/python -m pytest -q -m "not slow and not e2e"
+
+test-e2e: setup browser ## the end-to-end tests only (browser, load, notebooks, quickstart, torchrun)
+	$(BIN)/python -m pytest -q -m "e2e and not slow"
 
 test-all: setup browser ## also the slow tests
 	$(BIN)/python -m pytest -q -m ""

@@ -1,6 +1,6 @@
 """One documented function per demo action, bound to a loaded `DemoSession`.
 
-Every action turns widget values into a call of slmlab.demo and results into widget values:
+Every action turns widget values into a call of app.session and results into widget values:
 audio as a fresh 16-bit wav file at 24 kHz (see `to_wav`), plots as plotly figures, text as markdown. Errors a
 user can fix (bad audio, empty text, bad option) become `gr.Error` with the package's message;
 anything unexpected is logged with its traceback on the server and shown as one line, so the
@@ -28,7 +28,7 @@ TYPED = "(type your own)"
 
 
 AUDIO_DIR = Path(tempfile.gettempdir()) / "slmlab-app"  # our wav files, one per output
-AUDIO_TTL = 15 * 60  # seconds an output wav is kept (Gradio copies it into its cache at once)
+AUDIO_TTL = 120  # seconds an output wav is kept (Gradio copies it into its own cache at once)
 
 
 def to_wav(wav: np.ndarray) -> str:
@@ -87,6 +87,8 @@ class Actions:
 
     # -- 1. continuation ------------------------------------------------------------------
     def _continue(self, wav: np.ndarray, label: str, seconds, temperature, top_k, seed):
+        if seed is None:  # a cleared number box
+            raise gr.Error("give a seed (a whole number, e.g. 0)", print_exception=False)
         c = self.s.continue_speech(wav, float(seconds), float(temperature), int(top_k), int(seed))
         status = (f"Prompt: {len(c.prompt_audio) / SAMPLE_RATE:.1f} s → {len(c.prompt_units)} "
                   f"units; continuation: {len(c.new_units)} units "
@@ -96,7 +98,8 @@ class Actions:
                        + (" at once — try another seed." if len(c.new_units) == 0 else "."))
         state = {"units": c.prompt_units.tolist(), "label": label}
         return (to_wav(c.prompt_audio), to_wav(c.audio) if len(c.audio) else None,
-                figures.units_plot(c.prompt_units, c.new_units, c.frame_rate), status, state)
+                figures.units_plot(c.prompt_units, c.new_units, c.frame_rate), status,
+                to_wav(c.heard), state)
 
     @friendly
     def continue_from_text(self, text: str, lang: str, seconds: float, temperature: float,
@@ -104,7 +107,8 @@ class Actions:
         """Speak `text` in `lang` with a built-in voice, then continue it.
 
         Returns (prompt audio, continuation audio or None when the model ends at once, units
-        plot, status markdown, prompt state for the map)."""
+        plot, status markdown, the prompt as the model heard it (its units decoded), prompt
+        state for the map)."""
         wav = self.s.prompt_from_text(text, lang)
         return self._continue(wav, f"your text ({lang})", seconds, temperature, top_k, seed)
 
@@ -112,7 +116,8 @@ class Actions:
     def continue_from_audio(self, audio: Any, seconds: float, temperature: float, top_k: int,
                             seed: int):
         """Continue a recorded or uploaded prompt (a file path from gr.Audio, any rate/format
-        libsndfile reads; stereo is mixed). Same outputs as `continue_from_text`."""
+        libsndfile reads; stereo is mixed), trimmed to speech and loudness-normalised first.
+        Same outputs as `continue_from_text`."""
         wav = self.s.prompt_from_audio(audio)
         return self._continue(wav, "your audio", seconds, temperature, top_k, seed)
 
@@ -121,25 +126,25 @@ class Actions:
         """Fill the cloze fields from a benchmark item (or leave them for typing)."""
         it = self.cloze_by_label.get(label)
         if it is None:
-            return gr.update(), gr.update(), gr.update(), gr.update(), gr.update(), None
-        return (it["context"], it["context_lang"], it["ending_a"], it["ending_b"],
-                it["ending_lang"], it["right"])
+            return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
+        return it["context"], it["context_lang"], it["ending_a"], it["ending_b"], it["ending_lang"]
+
+    def right_ending(self, *fields: str) -> str | None:
+        """"A" | "B" when the fields are exactly a benchmark item's (its right ending is
+        known), else None (typed or edited)."""
+        keys = ("context", "context_lang", "ending_a", "ending_b", "ending_lang")
+        return next((it["right"] for it in self.cloze_by_label.values()
+                     if tuple(it[k] for k in keys) == fields), None)
 
     @friendly
     def cloze(self, context: str, context_lang: str, ending_a: str, ending_b: str,
-              ending_lang: str, right: str | None = None):
+              ending_lang: str):
         """Score two endings after a context (texts, either language, spoken by built-in
-        voices): returns (bar plot, verdict markdown)."""
-        if not (context or "").strip():
-            raise gr.Error("type a story context (or pick a benchmark item)", print_exception=False)
-        r = self.s.cloze(context, ending_a, ending_b, context_lang, ending_lang)
-        right = right if right in ("A", "B") else None
-        return (figures.cloze_plot(r.scores, r.preferred, right),
-                figures.verdict_markdown(r.preferred, r.scores, right))
-
-    def typed(self):
-        """Editing a field turns a benchmark item into a typed one (no known right ending)."""
-        return None
+        voices), and again without the context and after another story's context (the
+        controls): returns (grouped bar plot, verdict markdown)."""
+        results = self.s.cloze_controls(context, ending_a, ending_b, context_lang, ending_lang)
+        right = self.right_ending(context, context_lang, ending_a, ending_b, ending_lang)
+        return figures.cloze_plot(results, right), figures.verdict_markdown(results, right)
 
     # -- 3. representations ---------------------------------------------------------------
     @friendly

@@ -1,4 +1,4 @@
-"""Plotly figures and markdown for the demo's results (inputs are slmlab.demo result objects)."""
+"""Plotly figures and markdown for the demo's results (inputs are app.session result objects)."""
 
 from __future__ import annotations
 
@@ -25,32 +25,53 @@ def units_plot(prompt_units: np.ndarray, new_units: np.ndarray, frame_rate: floa
     return fig
 
 
-def cloze_plot(scores: dict[str, float], preferred: str, right: str | None = None) -> go.Figure:
-    """Bars of mean log-likelihood per token for endings A and B (higher = preferred)."""
-    names = list(scores)
-    colors = [NEW_COLOR if n == preferred else PROMPT_COLOR for n in names]
-    labels = [f"ending {n}" + (" (right)" if n == right else "") for n in names]
-    lo, hi = min(scores.values()), max(scores.values())
-    pad = max(0.05, (hi - lo) * 0.5)
+CONTROL_NAMES = {"story": "with the story", "none": "no context", "other": "another story"}
+
+
+def cloze_plot(results: dict, right: str | None = None) -> go.Figure:
+    """Grouped bars of mean log-likelihood per unit for endings A and B under each context
+    condition (`results`: {"story" | "none" | "other": ClozeResult}); higher = preferred."""
+    conds = [c for c in CONTROL_NAMES if c in results]
+    all_scores = [v for c in conds for v in results[c].scores.values()]
+    lo, hi = min(all_scores), max(all_scores)
+    pad = max(0.05, (hi - lo) * 0.3)
     floor = lo - pad  # log-likelihoods are negative: bars rise from a floor, not hang from 0
-    fig = go.Figure(go.Bar(x=labels, y=[scores[n] - floor for n in names], base=floor,
-                           marker_color=colors, text=[f"{scores[n]:.3f}" for n in names],
-                           textposition="outside", hoverinfo="text"))
-    fig.update_layout(title="mean log-likelihood per unit (context + ending)",
+    fig = go.Figure()
+    for name, color in (("A", NEW_COLOR), ("B", PROMPT_COLOR)):
+        ys = [results[c].scores[name] for c in conds]
+        fig.add_trace(go.Bar(x=[CONTROL_NAMES[c] for c in conds], y=[y - floor for y in ys],
+                             base=floor, name=f"ending {name}" + (" (right)" if name == right else ""),
+                             marker_color=color, text=[f"{y:.3f}" for y in ys],
+                             textposition="outside", hoverinfo="text+name"))
+    fig.update_layout(title="mean log-likelihood per unit (context + ending)", barmode="group",
                       yaxis=dict(range=[floor, hi + pad], title="log p per unit"),
-                      height=320, margin=dict(l=40, r=10, t=40, b=40))
+                      height=340, margin=dict(l=40, r=10, t=40, b=40))
     return fig
 
 
-def verdict_markdown(preferred: str, scores: dict[str, float], right: str | None) -> str:
-    """One line saying which ending the model prefers (and whether that is the right one)."""
-    other = next(n for n in scores if n != preferred)
-    gap = scores[preferred] - scores[other]
-    text = f"The model prefers **ending {preferred}** (by {gap:.3f} log p per unit)."
+def verdict_markdown(results: dict, right: str | None) -> str:
+    """Which ending the model prefers under each context condition, and what that says."""
+    story = results["story"]
+    other = next(n for n in story.scores if n != story.preferred)
+    gap = story.scores[story.preferred] - story.scores[other]
+    text = f"The model prefers **ending {story.preferred}** (by {gap:.3f} log p per unit)."
     if right:
-        text += " That is the right ending." if right == preferred else \
+        text += " That is the right ending." if right == story.preferred else \
             f" The right ending was {right}."
-    return text
+    if len(results) == 1:
+        return text
+    lines = [text, "", "| context | preferred | A − B |", "|---|---|---:|"]
+    for c, name in CONTROL_NAMES.items():
+        if c in results:
+            r = results[c]
+            lines.append(f"| {name} | {r.preferred} | {r.scores['A'] - r.scores['B']:+.3f} |")
+    same = all(results[c].preferred == story.preferred for c in results)
+    lines.append("")
+    lines.append("The preference is the same without the story and with another story's: "
+                 "here the model decides from the endings alone, not from the story." if same else
+                 "The preference changes when the story is removed or swapped: here the model "
+                 "uses the story.")
+    return "\n".join(lines)
 
 
 def neighbours_markdown(nearest: dict[str, list[dict]], method: str, layer: int) -> str:

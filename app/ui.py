@@ -10,7 +10,7 @@ from typing import Any
 import gradio as gr
 
 from app.actions import TYPED, Actions
-from slmlab.demo import MAX_CONTINUATION_SECONDS, MAX_PROMPT_SECONDS
+from app.session import MAX_CONTINUATION_SECONDS, MAX_PROMPT_SECONDS
 
 INTRO = """# slmlab — a speech-only language model, live
 Speak (or type) a prompt in **English or French**: the model hears it as discrete units and
@@ -23,15 +23,23 @@ hidden states at the chosen layer (mean over the sentence's units), mapped to 2-
 while UMAP is still being fitted in the background). Your last prompt is the black star."""
 
 
-def build(session: Any) -> gr.Blocks:
-    """The gr.Blocks of the demo over a loaded DemoSession."""
+FILE_TTL_S = 600  # Gradio's upload/output file cache: files older than this are deleted
+
+
+def build(session: Any, file_ttl: int = FILE_TTL_S) -> gr.Blocks:
+    """The gr.Blocks of the demo over a loaded DemoSession.
+
+    file_ttl: seconds a file stays in Gradio's cache (checked every file_ttl / 2 s), so a
+    server that runs all day keeps a bounded cache (each request adds ~0.8 MB)."""
     act = Actions(session)
     examples = session.examples()
-    with gr.Blocks(title="slmlab demo", analytics_enabled=False) as demo:
+    with gr.Blocks(title="slmlab demo", analytics_enabled=False,
+                   delete_cache=(max(1, file_ttl // 2), file_ttl)) as demo:
         gr.Markdown(INTRO)
         with gr.Accordion("What model is this?", open=True):
             gr.Markdown(session.card)
-        state = gr.State(None)  # {"units": [...], "label": str} of the last prompt
+        # {"units": [...], "label": str} of the last prompt; dropped after an hour unused
+        state = gr.State(None, time_to_live=3600)
         layer = gr.Slider(0, session.n_layers - 1, value=session.default_layer, step=1,
                           label="Layer for the map (0 = embeddings)", render=False)
         proj_plot = gr.Plot(label="Representation map", render=False)
@@ -74,11 +82,13 @@ def _continuation_tab(act: Actions, examples: dict, state, layer, proj_plot, nei
                 seed = gr.Number(0, precision=0, label="Seed")
         with gr.Column():
             status = gr.Markdown("Record, upload or type a prompt, then press a button.")
-            prompt_out = gr.Audio(label="Prompt (as the model received it, 24 kHz)",
+            prompt_out = gr.Audio(label="Prompt (trimmed and normalised, 24 kHz)",
                                   interactive=False, format="wav")
+            heard_out = gr.Audio(label="The prompt as the model heard it (its units, resynthesised)",
+                                 interactive=False, format="wav")
             cont_out = gr.Audio(label="Continuation by the model", interactive=False, format="wav")
             units_plot = gr.Plot(label="Units over time")
-    outputs = [prompt_out, cont_out, units_plot, status, state]
+    outputs = [prompt_out, cont_out, units_plot, status, heard_out, state]  # API order kept
     opts = [seconds, temperature, top_k, seed]
     # the map follows only a successful continuation (a failed one must not mark it as failed)
     for i, (event, fn, inputs, api) in enumerate((
@@ -95,9 +105,10 @@ def _cloze_tab(act: Actions) -> None:
     items = list(act.cloze_by_label)
     gr.Markdown("A story context and two endings, in either language: the model scores each "
                 "whole spoken sequence by its mean log-likelihood per unit and prefers the higher. "
-                "Benchmark items come from held-out stories; their right ending is marked.")
+                "Benchmark items come from held-out stories; their right ending is marked. The "
+                "same endings are also scored with no context and after another story's context: "
+                "if the preference does not change, the model is not using the story.")
     pick = gr.Dropdown([*items, TYPED], value=TYPED, label="Benchmark item")
-    right = gr.State(None)
     with gr.Row():
         context = gr.Textbox(lines=4, label="Story context", scale=4)
         ctx_lang = gr.Radio(["en", "fr"], value="en", label="Context language", scale=1)
@@ -110,7 +121,5 @@ def _cloze_tab(act: Actions) -> None:
         bars = gr.Plot(label="Scores")
         verdict = gr.Markdown()
     fields = [context, ctx_lang, ending_a, ending_b, end_lang]
-    pick.change(act.pick_cloze, [pick], [*fields, right], api_name="pick_cloze")
-    for f in (context, ending_a, ending_b):
-        f.input(act.typed, None, right, api_visibility="private")
-    btn.click(act.cloze, [*fields, right], [bars, verdict], api_name="cloze")
+    pick.change(act.pick_cloze, [pick], fields, api_name="pick_cloze")
+    btn.click(act.cloze, fields, [bars, verdict], api_name="cloze")

@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,13 +28,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the stand-in checkpoint and free_port live with the tests
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from helpers import free_port  # noqa: E402
 
 
 def model_dir(arg: str | None) -> Path:
@@ -45,10 +40,10 @@ def model_dir(arg: str | None) -> Path:
         return ROOT / "app" / "model"
     out = ROOT / "runs" / "bench" / "app-standin"
     if not (out / "config.json").exists():
-        from slmlab.demo_standin import make_demo_checkpoint
+        from standins import make_demo_checkpoint
 
         print(f"building a stand-in checkpoint in {out} ...", flush=True)
-        make_demo_checkpoint(out, n_units=128, n_pairs=60, train_steps=2)
+        make_demo_checkpoint(out, n_units=128, n_stories=12, train_steps=2, n_pairs=60)
     return out
 
 

@@ -4,20 +4,37 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
+import os
+import socket
 import sys
 from pathlib import Path
 
-APP_DIR = Path(__file__).resolve().parents[1] / "app"
+APP_DIR_ENV = "SLMLAB_APP_DIR"
 
 
-def import_app(module: str = "main"):
-    """Import `app.<module>` from the repository (app/ sits next to the slmlab package)."""
-    if not (APP_DIR / "__init__.py").exists():
-        raise FileNotFoundError(f"the demo's code is not at {APP_DIR}: run slmlab app from a "
-                                "checkout of the repository (pip install -e .)")
-    root = str(APP_DIR.parent)
-    if root not in sys.path:
-        sys.path.insert(0, root)
+def app_dir(given: str | Path | None = None) -> Path:
+    """Where the demo's code is: `given`, else $SLMLAB_APP_DIR, else ./app (the checkout's
+    root is the working directory of `make app` and of the README's commands)."""
+    return Path(given or os.environ.get(APP_DIR_ENV) or Path.cwd() / "app").resolve()
+
+
+def import_app(module: str = "main", where: str | Path | None = None):
+    """Import `app.<module>` from the app package at `app_dir(where)`, by its location (the
+    package is not installed with slmlab: it is the demo, not the library)."""
+    d = app_dir(where)
+    loaded = sys.modules.get("app")
+    if loaded is None:
+        if not (d / "__init__.py").is_file():
+            raise FileNotFoundError(f"the demo's code is not at {d}: run `slmlab app` from the "
+                                    f"repository's root, or pass --app-dir (or set {APP_DIR_ENV})")
+        spec = importlib.util.spec_from_file_location("app", d / "__init__.py",
+                                                      submodule_search_locations=[str(d)])
+        loaded = importlib.util.module_from_spec(spec)
+        sys.modules["app"] = loaded
+        spec.loader.exec_module(loaded)
+    elif Path(list(loaded.__path__)[0]).resolve() != d and where is not None:
+        raise ValueError(f"another app package is already loaded from {list(loaded.__path__)[0]}")
     return importlib.import_module(f"app.{module}")
 
 
@@ -37,14 +54,27 @@ def _port(value: str) -> int:
     return p
 
 
+def _check_port(host: str, port: int) -> None:
+    """Fail in one line before the model loads when host:port cannot be bound."""
+    if port == 0:
+        return
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            raise ValueError(f"cannot listen on {host}:{port} ({e.strerror}): pick another "
+                             "--port (0 = any free port) or stop what uses it") from None
+
+
 def _run(args: argparse.Namespace) -> int:
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    main = import_app("main")
+    _check_port(args.host, args.port)
+    main = import_app("main", args.app_dir)
     print(f"slmlab app: loading {args.model or 'app/model (default)'} ...", flush=True)
     main.launch(args.model, host=args.host, port=args.port, share=args.share,
-                umap=not args.no_umap)
+                umap=not args.no_umap, file_ttl=args.file_ttl)
     return 0
 
 
@@ -60,5 +90,9 @@ def add_cli(subparsers) -> None:
     p.add_argument("--port", type=_port, default=7860, help="TCP port (0 = any free port)")
     p.add_argument("--share", type=_yes_no, default=False, metavar="yes|no",
                    help="also open a public gradio.live link (needs the internet; default no)")
+    p.add_argument("--app-dir", default=None,
+                   help=f"the demo's code (default ${APP_DIR_ENV}, else ./app)")
+    p.add_argument("--file-ttl", type=int, default=600, metavar="SECONDS",
+                   help="uploads and outputs older than this are deleted from Gradio's cache")
     p.add_argument("--no-umap", action="store_true", help="PCA maps only (skip UMAP fitting)")
     p.set_defaults(func=_run)

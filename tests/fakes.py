@@ -40,6 +40,18 @@ def fake_corpus(path: str | Path, n_train: int = 24, n_heldout: int = 6, n_units
     shards/shard-NNNNN/ (one `datasets` dataset each, train stories first, then heldout) and
     meta.json (tokenizer.vocab_size = n_units, counts.shards), so `load_corpus` reads it.
     """
+    rows = (fake_rows(n_train, "train", n_units, seed)
+            + fake_rows(n_heldout, "heldout", n_units, seed + 1))
+    tokenizer = {"kind": "fake", "name": "fake-units", "frame_rate": 12.5,
+                 "vocab_size": n_units, "checksum": f"fake-{seed}", "path": ""}
+    return write_corpus(path, rows, tokenizer, {"n_train": n_train, "n_heldout": n_heldout,
+                                                "seed": seed}, stories_per_shard)
+
+
+def write_corpus(path: str | Path, rows: list[dict], tokenizer: dict, config: dict,
+                 stories_per_shard: int = 10) -> Path:
+    """Rows (the corpus schema) -> shards/shard-NNNNN/ `datasets` dirs + meta.json naming
+    `tokenizer` ({kind, name, frame_rate, vocab_size, checksum, path}) and `config`."""
     import datasets
 
     datasets.disable_progress_bars()
@@ -49,8 +61,6 @@ def fake_corpus(path: str | Path, n_train: int = 24, n_heldout: int = 6, n_units
         "lang": datasets.Value("string"), "voice": datasets.Value("string"),
         "text": datasets.Value("string"), "units": datasets.Sequence(datasets.Value("int16")),
         "split": datasets.Value("string")})
-    rows = (fake_rows(n_train, "train", n_units, seed)
-            + fake_rows(n_heldout, "heldout", n_units, seed + 1))
     story_ids = list(dict.fromkeys(r["story_id"] for r in rows))
     shard_of = {sid: i // stories_per_shard for i, sid in enumerate(story_ids)}
     n_shards = max(shard_of.values()) + 1
@@ -58,9 +68,6 @@ def fake_corpus(path: str | Path, n_train: int = 24, n_heldout: int = 6, n_units
         shard_rows = [r for r in rows if shard_of[r["story_id"]] == k]
         datasets.Dataset.from_list(shard_rows, features=features).save_to_disk(
             str(path / "shards" / f"shard-{k:05d}"))
-    meta = {"tokenizer": {"kind": "fake", "name": "fake-units", "frame_rate": 12.5,
-                          "vocab_size": n_units, "checksum": f"fake-{seed}", "path": ""},
-            "config": {"n_train": n_train, "n_heldout": n_heldout, "seed": seed},
-            "counts": {"shards": n_shards}}
+    meta = {"tokenizer": tokenizer, "config": config, "counts": {"shards": n_shards}}
     (path / "meta.json").write_text(json.dumps(meta, indent=1))
     return path

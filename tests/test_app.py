@@ -1,8 +1,9 @@
 """The live demo through gradio_client against a real launched server (127.0.0.1, free port).
 
 Every action: continue from text, continue from uploaded audio (rates, channels, formats),
-cloze (benchmark item and typed), projection per layer; bad audio -> a clear message (never a
-traceback) and the server keeps serving. The model is a stand-in built by the package.
+cloze (benchmark item and typed, with its context controls), projection per layer; bad audio
+-> a clear message (never a traceback) and the server keeps serving. The model is the stand-in
+of tests/standins.py (trained by slmlab.train); fixtures in conftest.py.
 """
 
 from __future__ import annotations
@@ -16,18 +17,24 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from app_fixtures import (ROOT, client, plot_json, server, session, speech_like, standin_checkpoint,
-                          values, workdir, write_wav)
+from helpers import ROOT, plot_json, speech_like, values, write_wav
 
 AppError = pytest.importorskip("gradio_client.exceptions").AppError
 LAYER = 2
 OPTS = dict(seconds=2.0, temperature=0.8, top_k=50, seed=0)
 
 
+pytestmark = pytest.mark.e2e
+
+
 @pytest.fixture(scope="module")
-def cl():
-    server()
-    return client()
+def cl(make_client):
+    return make_client()
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("app-test")
 
 
 def _continue_text(cl, text="The little cat finds a red ball.", lang="en", seconds=2.0, seed=0):
@@ -50,12 +57,13 @@ def _read(path) -> tuple[np.ndarray, int]:
     return wav, sr
 
 
-def test_continue_from_text_plays_prompt_and_continuation(cl):
-    prompt, cont, units, status = _continue_text(cl, seconds=2.0)
+def test_continue_from_text_plays_prompt_heard_prompt_and_continuation(cl, demo_session):
+    prompt, cont, units, status, heard = _continue_text(cl, seconds=2.0)
     p, sr = _read(prompt)
     c, sr2 = _read(cont)
-    s = session()
-    assert sr == sr2 == 24000
+    h, sr3 = _read(heard)
+    s = demo_session
+    assert sr == sr2 == sr3 == 24000
     assert 0.5 < len(p) / sr < 5 and np.abs(p).max() > 0.1  # spoken, not silence
     n_new = round(2.0 * s.frame_rate)
     assert len(c) <= n_new * s.tokenizer.hop and len(c) % s.tokenizer.hop == 0 and len(c) > 0
@@ -64,6 +72,7 @@ def test_continue_from_text_plays_prompt_and_continuation(cl):
     assert "prompt" in names and "continuation" in names
     n_prompt = len(values(next(t for t in fig["data"] if t["name"] == "prompt")["y"]))
     assert f"{n_prompt} units" in status
+    assert len(h) == n_prompt * s.tokenizer.hop and np.abs(h).max() > 0.01  # units, resynthesised
     _, neighbours = cl.predict(LAYER, api_name="/project")  # the prompt is now on the map
     assert "EN" in neighbours and "FR" in neighbours and f"layer {LAYER}" in neighbours
 
@@ -84,9 +93,9 @@ def test_continue_from_french_text(cl):
 @pytest.mark.parametrize("sr,channels,fmt,subtype", [
     (24000, 1, "wav", None), (48000, 2, "wav", "PCM_16"), (44100, 1, "flac", None),
     (8000, 1, "wav", "PCM_16"), (96000, 2, "wav", "FLOAT"), (22050, 1, "ogg", None)])
-def test_continue_from_uploaded_audio_any_rate_and_channels(cl, sr, channels, fmt, subtype):
+def test_continue_from_uploaded_audio_any_rate_and_channels(cl, workdir, sr, channels, fmt, subtype):
     seconds = 1.6
-    path = write_wav(workdir() / f"in_{sr}_{channels}.{fmt}", speech_like(seconds, sr, channels),
+    path = write_wav(workdir / f"in_{sr}_{channels}.{fmt}", speech_like(seconds, sr, channels),
                      sr, subtype)
     prompt, cont, units, status, *_ = _continue_audio(cl, path)
     p, psr = _read(prompt)
@@ -108,10 +117,10 @@ BAD = {  # name -> (writer of the upload, words the message must contain)
 
 
 @pytest.mark.parametrize("name", list(BAD))
-def test_bad_audio_gives_a_clear_message_and_server_keeps_serving(cl, name):
+def test_bad_audio_gives_a_clear_message_and_server_keeps_serving(cl, workdir, name):
     write, words = BAD[name]
     suffix = ".txt" if name == "text_file" else ".wav"
-    path = workdir() / f"bad_{name}{suffix}"
+    path = workdir / f"bad_{name}{suffix}"
     write(path)
     with pytest.raises(AppError) as err:
         _continue_audio(cl, path)
@@ -122,7 +131,7 @@ def test_bad_audio_gives_a_clear_message_and_server_keeps_serving(cl, name):
     assert len(_read(prompt)[0]) > 0 and _cont_ok(cont, status)
 
 
-def test_no_audio_and_empty_text_and_bad_options_are_messages(cl):
+def test_no_audio_and_empty_text_and_bad_options_are_messages(cl, demo_session):
     with pytest.raises(AppError, match="no audio"):
         cl.predict(None, 2.0, 0.8, 50, 0, api_name="/continue_audio")
     with pytest.raises(AppError, match="type a sentence"):
@@ -130,33 +139,42 @@ def test_no_audio_and_empty_text_and_bad_options_are_messages(cl):
     with pytest.raises(AppError, match="less than minimum"):  # Gradio checks slider bounds
         _continue_text(cl, seconds=0)
     with pytest.raises(ValueError, match="temperature must be"):  # the session checks too
-        session().continue_speech(np.zeros(2400, np.float32), 2.0, -1.0)
+        demo_session.continue_speech(np.zeros(2400, np.float32), 2.0, -1.0)
+    with pytest.raises(AppError, match="give a seed"):  # a cleared seed box
+        cl.predict("The cat.", "en", 1.0, 0.8, 50, None, api_name="/continue_text")
 
 
-def test_cloze_benchmark_item_and_typed(cl):
-    s = session()
+def test_cloze_benchmark_item_and_typed_with_context_controls(cl, demo_session):
+    s = demo_session
     item = s.cloze_items()[0]
     ctx, ctx_lang, a, b, end_lang = cl.predict(item["label"], api_name="/pick_cloze")
     assert (ctx, a, b) == (item["context"], item["ending_a"], item["ending_b"])
     bars, verdict = cl.predict(ctx, ctx_lang, a, b, end_lang, api_name="/cloze")
-    expected = s.cloze(ctx, a, b, ctx_lang, end_lang)
+    expected = s.cloze_controls(ctx, a, b, ctx_lang, end_lang)
+    assert set(expected) == {"story", "none", "other"}
     fig = plot_json(bars)
-    bar = fig["data"][0]
-    heights = np.asarray(values(bar["y"])) + bar["base"]  # bars rise from a floor
-    assert heights.tolist() == pytest.approx([expected.scores["A"], expected.scores["B"]], abs=1e-4)
-    assert f"ending {expected.preferred}**" in verdict
+    for trace, name in zip(fig["data"], ("A", "B")):  # one trace per ending, a bar per condition
+        heights = np.asarray(values(trace["y"])) + trace["base"]  # bars rise from a floor
+        want = [expected[c].scores[name] for c in ("story", "none", "other")]
+        assert heights.tolist() == pytest.approx(want, abs=1e-4)
+        assert values(trace["x"]) == ["with the story", "no context", "another story"]
+    assert f"ending {expected['story'].preferred}**" in verdict
     assert ("right ending" in verdict) or ("The right ending was" in verdict)
+    for key, name in (("none", "no context"), ("other", "another story")):  # the controls' rows
+        row = next(line for line in verdict.splitlines() if line.startswith(f"| {name} |"))
+        assert f"| {expected[key].preferred} |" in row
     # typed, cross-lingual (EN context, FR endings)
     bars, verdict = cl.predict("Tom goes to the beach with his dog.", "en", "Le chien court.",
                                "La fusée vole vers la lune.", "fr", api_name="/cloze")
-    assert "prefers" in verdict and len(values(plot_json(bars)["data"][0]["y"])) == 2
+    assert "prefers" in verdict and "The right ending" not in verdict
+    assert len(values(plot_json(bars)["data"][0]["y"])) == 3
     with pytest.raises(AppError, match="both endings"):
         cl.predict("Tom goes to the beach.", "en", "", "x", "fr", api_name="/cloze")
 
 
-def test_projection_every_layer_places_the_prompt(cl):
+def test_projection_every_layer_places_the_prompt(cl, demo_session):
     _continue_text(cl)  # sets this client's prompt state
-    s = session()
+    s = demo_session
     for layer in range(s.n_layers):
         plot, neighbours = cl.predict(layer, api_name="/project")
         fig = plot_json(plot)
@@ -171,88 +189,8 @@ def test_projection_every_layer_places_the_prompt(cl):
         s.project([1, 2, 3], s.n_layers)
 
 
-def test_projection_without_prompt_shows_the_reference_map():
-    from gradio_client import Client
-
-    fresh = Client(server().local_url, verbose=False, analytics_enabled=False)
+def test_projection_without_prompt_shows_the_reference_map(make_client):
+    fresh = make_client("fresh")
     plot, text = fresh.predict(1, api_name="/project")
     names = [t.get("name") for t in plot_json(plot)["data"]]
     assert "you" not in names and "en" in names and "Continue a prompt" in text
-
-
-def test_model_card_says_what_it_was_trained_on():
-    assert "stand-in: tiny model" in session().card and "64 units" in session().card
-
-
-def test_missing_model_says_how_to_get_one(tmp_path):
-    from slmlab.demo import DemoSession, ModelNotFoundError
-
-    with pytest.raises(ModelNotFoundError, match="slmlab quickstart"):
-        DemoSession(tmp_path / "nothing")
-    r = subprocess.run([sys.executable, "-m", "slmlab", "app", "--model", str(tmp_path)],
-                       cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 2 and "slmlab quickstart" in r.stderr and "Traceback" not in r.stderr
-
-
-def test_cli_validates_arguments():
-    from slmlab.cli import build_parser
-
-    args = build_parser().parse_args(["app"])
-    assert (args.host, args.port, args.share, args.model) == ("127.0.0.1", 7860, False, None)
-    args = build_parser().parse_args(["app", "--share", "yes", "--port", "0"])
-    assert args.share is True and args.port == 0
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["app", "--share", "maybe"])
-
-
-def test_reference_is_synthesised_from_world_and_cached(tmp_path):
-    """A checkpoint without aligned.jsonl gets one from slmlab.world held-out stories."""
-    from slmlab.demo import DemoSession
-
-    ckpt = tmp_path / "ckpt"
-    shutil.copytree(standin_checkpoint(), ckpt, ignore=shutil.ignore_patterns("reference"))
-    s = DemoSession(ckpt, umap=False, cache=tmp_path / "cache", reference_pairs=6)
-    assert "slmlab.world" in s.reference_source and len(s.reference) == 6
-    rows = [json.loads(x) for x in (tmp_path / "cache" / "reference.jsonl").read_text().splitlines()]
-    assert len(rows) == 6 and all(r["en"] and r["fr"] and r["en_text"] != r["fr_text"] for r in rows)
-    assert all(0 <= u < 64 for r in rows for u in r["en"] + r["fr"])
-    again = DemoSession(ckpt, umap=False, cache=tmp_path / "cache", reference_pairs=6)
-    assert "synthesised earlier" in again.reference_source
-    assert [r["en"] for r in again.reference] == [r["en"] for r in rows]
-
-
-def test_run_dir_with_latest_and_corpus_eval_set(tmp_path):
-    """A training-run layout: ckpt/latest -> step dir, tokenizer and eval set in the corpus that
-    slmlab.json names (absolute tokenizer path, config.corpus), no files next to the weights."""
-    from slmlab.demo import DemoSession
-
-    src = standin_checkpoint()
-    corpus = tmp_path / "corpus"
-    shutil.copytree(src / "tokenizer", corpus / "tokenizer")
-    (corpus / "eval").mkdir()
-    shutil.copy(src / "reference" / "aligned.jsonl", corpus / "eval" / "aligned.jsonl")
-    step = tmp_path / "run" / "ckpt" / "step-000002"
-    shutil.copytree(src, step, ignore=shutil.ignore_patterns("tokenizer", "reference"))
-    (step.parent / "latest").write_text("step-000002\n")
-    info = json.loads((step / "slmlab.json").read_text())
-    info["tokenizer"]["path"] = str((corpus / "tokenizer").resolve())
-    info["config"] = {"corpus": str(corpus), "preset": "tiny"}
-    (step / "slmlab.json").write_text(json.dumps(info))
-    s = DemoSession(step.parent, umap=False, cache=tmp_path / "cache")
-    assert s.ckpt == step and s.reference_source == str(corpus / "eval" / "aligned.jsonl")
-    assert s.tokenizer.vocab_size == 64 and len(s.reference) == len(session().reference)
-
-
-@pytest.mark.parametrize("entry,expected", [
-    ({"kind": "mimi", "name": "mimi", "path": "mimi"}, "mimi"),
-    ({"kind": "mimi", "name": "mimi"}, "mimi"),
-    ("mimi", "mimi")])
-def test_mimi_checkpoints_load_their_tokenizer_from_slmlab_json(tmp_path, monkeypatch, entry, expected):
-    from slmlab import demo
-    from slmlab.tokenizers import base
-
-    seen = []
-    monkeypatch.setattr(base, "load_tokenizer", lambda p, device=None: seen.append(str(p)) or "tok")
-    assert demo.find_tokenizer(tmp_path, {"tokenizer": entry}) == "tok" and seen == [expected]
-    with pytest.raises(demo.ModelNotFoundError, match="no tokenizer"):
-        demo.find_tokenizer(tmp_path, {"tokenizer": {"kind": "builtin", "path": "nowhere"}})

@@ -1,20 +1,20 @@
 """The demo in a real browser: Debian's Chromium driven by Playwright (no browser download).
 
 Uploads a 44.1 kHz stereo wav, continues it, and checks that audio comes back and the units
-plot is drawn; then records 2 s from Chromium's fake microphone (a beeping tone at the
-browser's rate) and continues that; then opens the map tab. Screenshots go to
-test-artifacts/app.png and test-artifacts/app-map.png (git-ignored).
+plot is drawn; records from Chromium's fake microphone (a beeping tone at the browser's rate)
+and continues that; opens the map tab after a continuation; scores a cloze item. Every test
+stands alone (none relies on another's page state) and waits on conditions, not on time.
+Screenshots go to test-artifacts/app*.png (git-ignored).
 Install the browser with `make browser` (apt-get install chromium).
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
-from app_fixtures import ROOT, server, speech_like, workdir, write_wav
+from helpers import ROOT, speech_like, write_wav
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -24,6 +24,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 TIMEOUT_MS = 90_000  # the shared 2-core machine can be slow; plotly loads lazily
 
 pytestmark = [
+    pytest.mark.e2e,
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at "
                        "/usr/bin/chromium: run `make browser` (apt-get install chromium)"),
@@ -31,7 +32,12 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def page():
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("browser")
+
+
+@pytest.fixture(scope="module")
+def page(demo_server):
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         # Playwright gives each launch a fresh temporary profile (user data dir)
@@ -40,15 +46,44 @@ def page():
         ctx.grant_permissions(["microphone"])
         pg = ctx.new_page()
         pg.set_default_timeout(TIMEOUT_MS)
-        pg.goto(server().local_url)
+        pg.goto(demo_server.local_url)
         pg.wait_for_selector("text=Continue my recording")
         yield pg
         browser.close()
 
 
-def _continuation_status(page) -> str:
-    page.wait_for_selector("text=continuation:")
-    return page.get_by_text("continuation:").first.inner_text()
+def _status(page) -> str:
+    """The continuation tab's status line now ('' before the first continuation)."""
+    s = page.get_by_text("continuation:")
+    return s.first.inner_text() if s.count() else ""
+
+
+def _new_status(page, before: str) -> str:
+    """Wait until the status line differs from `before` (this request finished), return it."""
+    page.wait_for_function(
+        "(b) => [...document.querySelectorAll('p')].some(p => "
+        "/Prompt: .*continuation:/.test(p.innerText) && p.innerText !== b)", arg=before)
+    return _status(page)
+
+
+def _upload(page, path: Path) -> None:
+    """Put `path` into the prompt's audio input and wait until the server holds it (its
+    file link appears), so the button is pressed on an uploaded file."""
+    page.get_by_role("button", name="Upload file").click()
+    page.locator("input[type=file]").first.set_input_files(str(path))
+    page.wait_for_function(
+        "(name) => [...document.querySelectorAll('a, audio, source')].some(e => "
+        "(e.href || e.src || '').includes('gradio_api/file=') && (e.href || e.src).includes(name))",
+        arg=path.name)
+
+
+def _continue_typed(page, text: str, lang: str = "en") -> str:
+    before = _status(page)
+    page.get_by_role("tab", name="1 · Continue speech").click()
+    page.get_by_label("…or type a sentence, spoken by a built-in voice").fill(text)
+    page.locator(f"input[type=radio][value={lang}] >> visible=true").first.check()
+    page.get_by_role("button", name="Speak it and continue").click()
+    return _new_status(page, before)
 
 
 def _wav_links(page, n: int) -> list[str]:
@@ -59,13 +94,13 @@ def _wav_links(page, n: int) -> list[str]:
     return page.evaluate(js)
 
 
-def test_upload_a_wav_get_audio_back_and_see_the_units_plot(page):
-    wav = write_wav(workdir() / "browser_upload.wav", speech_like(2.0, 44100, 2), 44100, "PCM_16")
-    page.get_by_role("button", name="Upload file").click()
-    page.locator("input[type=file]").first.set_input_files(str(wav))
-    page.wait_for_timeout(1000)  # the upload goes to the server before the button is wired
+def test_upload_a_wav_get_audio_back_and_see_the_units_plot(page, workdir):
+    wav = write_wav(workdir / "browser_upload.wav", speech_like(2.0, 44100, 2), 44100, "PCM_16")
+    page.get_by_role("tab", name="1 · Continue speech").click()
+    before = _status(page)
+    _upload(page, wav)
     page.get_by_role("button", name="Continue my recording").click()
-    status = _continuation_status(page)
+    status = _new_status(page, before)
     assert "Prompt: 2.0 s" in status and "units" in status
     # download links of the players: the upload, the prompt and the continuation
     links = _wav_links(page, 3)
@@ -78,31 +113,35 @@ def test_upload_a_wav_get_audio_back_and_see_the_units_plot(page):
 
 
 def test_record_from_the_fake_microphone_and_continue(page):
-    page.get_by_role("button", name="Clear").first.click()
+    page.get_by_role("tab", name="1 · Continue speech").click()
+    if page.get_by_role("button", name="Clear").count():
+        page.get_by_role("button", name="Clear").first.click()
     page.get_by_role("button", name="Record audio").click()
     page.get_by_role("button", name="Record", exact=True).click()
-    time.sleep(2.0)
+    # record until the recorder's clock shows at least one second (not a fixed sleep)
+    page.wait_for_function("[...document.querySelectorAll('time, .duration, span')].some(e => "
+                           "/^0?0:0[1-9]$/.test(e.innerText.trim()))")
     page.get_by_role("button", name="Stop", exact=True).click()
-    page.wait_for_timeout(1500)
-    status = page.get_by_text("continuation:")
-    before = status.first.inner_text() if status.count() else ""
+    page.wait_for_function(  # the recording is uploaded: the input holds a server file
+        "[...document.querySelectorAll('a, audio, source')].some(e => "
+        "(e.href || e.src || '').includes('gradio_api/file='))")
+    before = _status(page)
     page.get_by_role("button", name="Continue my recording").click()
-    page.wait_for_function(
-        "(b) => { const e = [...document.querySelectorAll('p')].find(p => p.innerText.includes("
-        "'continuation:')); return e && e.innerText !== b; }", arg=before)
-    status = page.get_by_text("continuation:").first.inner_text()
+    status = _new_status(page, before)
     assert "Prompt: " in status and "Traceback" not in status
 
 
-def test_map_tab_shows_the_projection(page):
+def test_map_tab_shows_the_projection_with_the_prompt(page):
+    _continue_typed(page, "The little cat finds a red ball in the garden.")  # this test's own
     page.get_by_role("tab", name="3 · Representations").click()
-    page.locator(".js-plotly-plot >> visible=true").first.locator(".legend").wait_for()
-    legend = page.locator(".js-plotly-plot >> visible=true").first.locator(".legend").text_content()
-    assert "translations" in legend and "en" in legend and "fr" in legend
-    if page.get_by_text("continuation:").count():  # a prompt was continued: it is on the map
-        page.wait_for_selector("text=Nearest reference sentences")
-        legend = page.locator(".js-plotly-plot >> visible=true").first.locator(".legend").text_content()
-        assert "you" in legend
+    page.wait_for_selector("text=Nearest reference sentences")
+    plot = page.locator(".js-plotly-plot >> visible=true").first
+    plot.locator(".legend").wait_for()
+    page.wait_for_function(  # the map is redrawn with the prompt as a star
+        "[...document.querySelectorAll('.js-plotly-plot .legend')].some(l => "
+        "l.textContent.includes('you'))")
+    legend = plot.locator(".legend").text_content()
+    assert "translations" in legend and "en" in legend and "fr" in legend and "you" in legend
     page.screenshot(path=str(ARTIFACTS / "app-map.png"), full_page=True)
 
 
@@ -113,30 +152,22 @@ def test_cloze_tab_scores_a_benchmark_item(page):
     page.wait_for_function("[...document.querySelectorAll('textarea')].some(t => t.value.length > 40)")
     page.get_by_role("button", name="Score both endings").click()
     page.wait_for_selector("text=The model prefers")
+    page.wait_for_selector("text=another story")  # the controls' row
     page.locator(".js-plotly-plot >> visible=true").first.locator(".bars").first.wait_for()
     page.screenshot(path=str(ARTIFACTS / "app-cloze.png"), full_page=True)
 
 
-def test_bad_upload_shows_a_message_and_the_page_keeps_working(page):
-    bad = workdir() / "browser_bad.wav"
+def test_bad_upload_shows_a_message_and_the_page_keeps_working(page, workdir):
+    bad = workdir / "browser_bad.wav"
     bad.write_bytes(b"this is not audio at all" * 40)
     page.get_by_role("tab", name="1 · Continue speech").click()
-    page.get_by_role("button", name="Clear").first.click()
-    page.get_by_role("button", name="Upload file").click()
-    page.locator("input[type=file]").first.set_input_files(str(bad))
-    page.wait_for_timeout(1000)
+    if page.get_by_role("button", name="Clear").count():
+        page.get_by_role("button", name="Clear").first.click()
+    _upload(page, bad)
     page.get_by_role("button", name="Continue my recording").click()
     toast = page.get_by_text("not a readable audio file").first  # the error toast
     toast.wait_for()
     assert "browser_bad.wav" in toast.inner_text() and "/tmp/" not in toast.inner_text()
     assert page.locator("text=Traceback").count() == 0
     # the page and the server keep working: a typed French prompt is continued
-    before = page.get_by_text("continuation:").first.inner_text() if \
-        page.get_by_text("continuation:").count() else ""
-    page.get_by_label("…or type a sentence, spoken by a built-in voice").fill(
-        "Le petit chat trouve une balle rouge dans le jardin.")
-    page.locator("input[type=radio][value=fr] >> visible=true").first.check()
-    page.get_by_role("button", name="Speak it and continue").click()
-    page.wait_for_function(  # a new status (the request finished, not an earlier one's text)
-        "(b) => [...document.querySelectorAll('p')].some(p => "
-        "/Prompt: .*continuation:/.test(p.innerText) && p.innerText !== b)", arg=before)
+    _continue_typed(page, "Le petit chat trouve une balle rouge dans le jardin.", "fr")

@@ -1,8 +1,9 @@
-"""Load: 20 concurrent gradio_client clients x 5 requests each against one live server.
+"""Load, small: concurrent gradio_client clients against one live server, several rounds.
 
-Zero errors allowed; every continuation must come back as playable audio. Requests alternate
-a short continuation (1 s from a typed sentence) and a projection, so the run stays well under
-a minute on 2 cores while exercising the queue, the model lock and the map lock together.
+Zero errors allowed; every continuation must come back as playable audio; the process's memory
+must stay flat after the first round and Gradio's file cache must be emptied of the rounds'
+files once they are older than the server's file TTL. The full-size run (20 clients x 5
+requests x 4 rounds, RSS of a separate server process) is benchmarks/bench_app_load.py.
 """
 
 from __future__ import annotations
@@ -11,47 +12,50 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import soundfile as sf
 
-from app_fixtures import client, server, session
+from helpers import ROOT, free_port
+from load import dir_bytes, one_client, rss_mb
 
-CLIENTS, REQUESTS = 20, 5
-TEXTS = [("The little cat finds a red ball.", "en"), ("Le petit chat trouve une balle rouge.", "fr")]
+CLIENTS, REQUESTS, ROUNDS = 8, 4, 3
+FILE_TTL = 4  # seconds: the rounds' files must be gone a few seconds after the last round
 
-
-def _one_client(i: int) -> list[str]:
-    errors: list[str] = []
-    cl = client(f"client{i}")  # one download dir per client, as separate users have
-    for j in range(REQUESTS):
-        try:
-            if (i + j) % 2 == 0:
-                text, lang = TEXTS[(i + j) // 2 % 2]
-                out = cl.predict(text, lang, 1.0, 0.8, 50, i * 10 + j, api_name="/continue_text")
-                prompt, cont, status = out[0], out[1], out[3]
-                wav, sr = sf.read(prompt)
-                if sr != 24000 or len(wav) == 0:
-                    errors.append(f"client {i} request {j}: bad prompt audio ({len(wav)} samples)")
-                # an untrained stand-in may predict EOS first: no audio, and the status says so
-                if cont is None and "stopped early" not in status:
-                    errors.append(f"client {i} request {j}: no continuation and no reason")
-                elif cont is not None and len(sf.read(cont)[0]) == 0:
-                    errors.append(f"client {i} request {j}: empty continuation file")
-            else:
-                plot, text = cl.predict(j % session().n_layers, api_name="/project")
-                if "layer" not in text.lower():
-                    errors.append(f"client {i} request {j}: no projection text")
-        except Exception as e:  # every failure is counted, none may happen
-            errors.append(f"client {i} request {j}: {type(e).__name__}: {e}")
-    return errors
+pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.browser  # a label for the heavier end-to-end tests (it still runs by default)
-def test_twenty_concurrent_clients_five_requests_each_zero_errors():
-    server()
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(CLIENTS) as pool:
-        results = list(pool.map(_one_client, range(CLIENTS)))
-    elapsed = time.perf_counter() - t0
-    errors = [e for r in results for e in r]
-    assert not errors, f"{len(errors)} errors in {CLIENTS * REQUESTS} requests: {errors[:5]}"
-    print(f"{CLIENTS * REQUESTS} requests from {CLIENTS} clients in {elapsed:.1f} s")
+@pytest.fixture(scope="module")
+def load_server(demo_session):
+    """A second server over the same session, with a short file TTL."""
+    from slmlab.app_cli import import_app
+
+    main = import_app("main", ROOT / "app")
+    demo = main.launch(session=demo_session, port=free_port(), block=False, file_ttl=FILE_TTL)
+    yield demo
+    demo.close()
+
+
+def test_concurrent_clients_zero_errors_flat_memory_bounded_file_cache(load_server, tmp_path):
+    from gradio import utils
+
+    cache = utils.get_upload_folder()
+    n_layers = load_server.session.n_layers
+    base = dir_bytes(cache)  # files of other servers in this process (not ours to delete)
+    rss, errors = [], []
+    for r in range(ROUNDS):
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            results = list(pool.map(
+                lambda i: one_client(load_server.local_url, i, REQUESTS, n_layers,
+                                     tmp_path / f"r{r}c{i}"), range(CLIENTS)))
+        errors += [e for res in results for e in res]
+        rss.append(rss_mb())
+    assert not errors, f"{len(errors)} errors in {ROUNDS * CLIENTS * REQUESTS} requests: {errors[:5]}"
+    assert max(rss[1:]) - rss[0] <= 50, f"RSS grew after round 1: {rss} MB"
+    added = dir_bytes(cache) - base
+    assert added > 0  # the rounds did write files
+
+    def left() -> int:
+        return dir_bytes(cache) - base
+
+    deadline = time.monotonic() + 6 * FILE_TTL
+    while time.monotonic() < deadline and left() > added / 4:
+        time.sleep(0.5)
+    assert left() <= added / 4, f"Gradio's cache kept {left()} of the {added} bytes the rounds added"

@@ -14,7 +14,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -31,13 +32,7 @@ SHOT = ROOT / "test-artifacts" / ("jupyterlab.png" if NOTEBOOK.startswith("01") 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.timeout(180)]
 
 
 def _wait_http(url: str, seconds: float) -> None:
@@ -69,7 +64,7 @@ def lab(tmp_path):
         f = settings / f"{plugin}.jupyterlab-settings"
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text(json.dumps(value))
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"),
            "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
@@ -125,7 +120,9 @@ def test_run_all_shows_the_plotly_figure(lab, tmp_path):
             page.wait_for_function("() => ![...document.querySelectorAll('.jp-InputPrompt')]"
                                    ".some(e => e.textContent.includes('*'))", timeout=60_000)
             plot.scroll_into_view_if_needed()
-            page.wait_for_timeout(800)  # let plotly finish drawing
+            page.wait_for_function(  # plotly has drawn its traces (not a fixed pause)
+                "[...document.querySelectorAll('.js-plotly-plot')].some(p => "
+                "p.querySelectorAll('.trace').length > 0)", timeout=30_000)
             page.screenshot(path=str(SHOT))
             errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
             assert errors.count() == 0, "a cell raised an error in JupyterLab"

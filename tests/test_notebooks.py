@@ -3,7 +3,7 @@
 Execution uses nbclient with the `python3` kernel, which must resolve to this interpreter (the
 .venv); cwd is notebooks/, as in JupyterLab. Parameters are injected papermill-style: a cell
 tagged `injected-parameters` goes right after the cell tagged `parameters`. The notebooks share
-one run dir (a small world built once by `slmlab.notebook_support`): `$SLMLAB_NB_RUN_DIR` when
+one run dir (a small world built once by notebooks/lab.py): `$SLMLAB_NB_RUN_DIR` when
 set (reuse a warm cache between local runs), else a fresh temporary dir per test session, so CI
 tests the build path too. Executed copies (with outputs) go to test-artifacts/notebooks/.
 """
@@ -71,6 +71,7 @@ def test_notebook_is_committed_clean_and_follows_the_style(path):
                 f"{path.name}: code cell without a heading before it: {cell.source[:60]!r}"
     joined = "\n".join(c.source for c in code)
     assert "import slmlab" in joined or "from slmlab" in joined
+    assert "notebook_support" not in joined, f"{path.name}: the helpers are notebooks/lab.py now"
     for c in code:  # notebooks import the package and never redefine its code
         src = "\n".join(l for l in c.source.splitlines() if not l.lstrip().startswith(("%", "!")))
         tree = ast.parse(src)
@@ -127,6 +128,7 @@ def _execute(nb, kernel_name: str, timeout: int = TIMEOUT_S):
                 os.environ[k] = v
 
 
+@pytest.mark.e2e
 def test_kernel_runs_this_interpreter(kernel_name):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("import sys, os; print(sys.prefix); print(os.getcwd())")]
@@ -136,6 +138,7 @@ def test_kernel_runs_this_interpreter(kernel_name):
     assert Path(cwd).resolve() == NB_DIR.resolve()
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_notebook_runs_top_to_bottom(path, kernel_name, run_dir):
     nb = nbformat.read(path, as_version=4)
@@ -145,9 +148,8 @@ def test_notebook_runs_top_to_bottom(path, kernel_name, run_dir):
     finally:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, ARTIFACTS / path.name)  # executed copy, for a look at the outputs
-    TIMES[path.stem] = seconds
+    TIMES[path.stem] = seconds  # a figure to read, not a test: a slow machine is not a bug
     (ARTIFACTS / "times.json").write_text(json.dumps(TIMES, indent=1))
-    assert seconds < TIMEOUT_S
     shown = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert any("application/vnd.plotly.v1+json" in o.get("data", {}) for o in shown), \
         f"{path.name} shows no plotly figure"

@@ -1,7 +1,11 @@
 """What the teaching notebooks share: one small world built once, and audio players.
 
+Lives next to the notebooks (they run with notebooks/ as their working directory and
+`import lab as nb`); it is not part of the slmlab library, only a user of it.
+
 The notebooks (notebooks/0N_*.ipynb) run top to bottom on a 2-core CPU in a few minutes because
-they share one run dir (default `<repo>/runs/notebooks/`, else `$SLMLAB_RUNS/notebooks`):
+they share one run dir (default `runs/notebooks/` beside notebooks/, or the RUN_DIR they are
+given):
 
     corpus/              the small corpus (slmlab.corpus): stories, speech, tokenizer, eval set
     ckpt/stage{1,2,3}/   the three-stage recipe on the `tiny` preset (slmlab.stages)
@@ -63,19 +67,15 @@ class SmallWorld:
         self.arms = tuple(self.arms)
 
 
-def repo_root() -> Path | None:
-    """The checkout holding this package (None when slmlab is installed elsewhere)."""
-    root = Path(__file__).resolve().parents[1]
-    return root if (root / "notebooks").is_dir() and (root / "pyproject.toml").exists() else None
+NOTEBOOKS_DIR = Path(__file__).resolve().parent
 
 
 def notebook_run_dir(run_dir: str | Path | None = None) -> Path:
-    """The shared run dir: `run_dir` if given, else <repo>/runs/notebooks (cwd-independent)."""
+    """The shared run dir: `run_dir` if given, else runs/notebooks beside this folder (the
+    same whichever notebook asks, whatever the kernel's working directory)."""
     if run_dir:
         return Path(run_dir).expanduser().resolve()
-    root = repo_root()
-    base = root / "runs" if root is not None else C.runs_dir()
-    return (base / "notebooks").resolve()
+    return (NOTEBOOKS_DIR.parent / "runs" / "notebooks").resolve()
 
 
 # ------------------------------------------------------------------ corpus and checkpoints
