@@ -56,7 +56,15 @@ def _version() -> str:
     return f"slmlab {__version__}"
 
 
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings meant for people (damaged audio, checkpoint fallbacks) as one line each."""
+    return f"slmlab: warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    warnings.formatwarning = _format_warning
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

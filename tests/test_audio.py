@@ -1,6 +1,7 @@
 """load_audio: every accepted input form, and every rejected one with its message."""
 
 import io
+import warnings
 
 import numpy as np
 import pytest
@@ -60,9 +61,35 @@ def test_gradio_tuple_float_mono():
     assert np.allclose(wav, _tone(), atol=1e-6)
 
 
-def test_loud_float_is_clipped_to_unit_range():
-    wav = load_audio((SAMPLE_RATE, _tone(amp=3.0)))
-    assert np.abs(wav).max() <= 1.0
+def test_loud_float_is_scaled_with_a_warning_not_clipped():
+    from slmlab.speech.audio import AudioWarning
+
+    with pytest.warns(AudioWarning, match="float samples reach 5e\\+05 .*scaled down"):
+        wav = load_audio((SAMPLE_RATE, _tone(amp=1e6) * 0.5))
+    assert 0.99 < np.abs(wav).max() <= 1.0
+    assert np.allclose(wav, _tone(amp=1.0), atol=1e-3)  # the shape survives: no hard clipping
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # audio within [-1, 1] reads without a warning
+        load_audio((SAMPLE_RATE, _tone(amp=0.9)))
+
+
+def test_truncated_wav_warns_with_both_lengths(tmp_path):
+    from slmlab.speech.audio import AudioWarning
+
+    path = tmp_path / "cut.wav"
+    sf.write(path, _tone(seconds=2.94), SAMPLE_RATE, subtype="PCM_16")
+    data = path.read_bytes()
+    path.write_bytes(data[: 44 + int(1.77 * SAMPLE_RATE) * 2])
+    with pytest.warns(AudioWarning, match="cut.wav is truncated: its header says 2.94 s but it "
+                                          "holds 1.77 s"):
+        wav = load_audio(path)
+    assert abs(len(wav) - 1.77 * SAMPLE_RATE) < 2
+    whole = tmp_path / "whole.wav"
+    whole.write_bytes(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_audio(whole)
+        load_audio(data)  # bytes of an intact file
 
 
 @pytest.mark.parametrize("src,message", [

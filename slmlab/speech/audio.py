@@ -3,12 +3,16 @@
 `load_audio(src)` accepts a path (wav, flac, ogg; mp3 when libsndfile supports it), raw file
 bytes, or a `(sample_rate, array)` tuple as Gradio gives it (int16/int32/float, mono [T] or
 [T, C]). It mixes to mono, resamples with a polyphase filter, and rejects audio the pipeline
-cannot use with an `AudioError` whose message says what to do.
+cannot use with an `AudioError` whose message says what to do. Audio it can use but that looks
+damaged (a WAV shorter than its header says, float samples far outside [-1, 1]) is read with
+an `AudioWarning` (one line) rather than silently.
 """
 
 from __future__ import annotations
 
 import io
+import re
+import warnings
 from math import gcd
 from pathlib import Path
 
@@ -27,6 +31,14 @@ class AudioError(ValueError):
     """Audio that cannot be used; the message says why and what to do."""
 
 
+class AudioWarning(UserWarning):
+    """Audio that is used but looks damaged; the message says what was done about it."""
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, AudioWarning, stacklevel=3)
+
+
 def load_audio(src, max_seconds: float = 60.0) -> np.ndarray:
     """Read `src` -> float32 [T] mono at 24 kHz, validated.
 
@@ -38,8 +50,8 @@ def load_audio(src, max_seconds: float = 60.0) -> np.ndarray:
 def validate(wav: np.ndarray, sr: int, max_seconds: float = 60.0) -> np.ndarray:
     """Check and convert an array [T] or [T, C] at rate `sr` -> float32 [T] at 24 kHz."""
     sr = _check_rate(sr)
-    wav = _to_float(np.asarray(wav))
-    wav = _to_mono(wav)
+    arr = np.asarray(wav)
+    wav = _to_mono(_to_float(arr))
     if wav.size == 0:
         raise AudioError("the audio is empty (0 samples); record or upload some speech")
     if not np.isfinite(wav).all():
@@ -55,8 +67,13 @@ def validate(wav: np.ndarray, sr: int, max_seconds: float = 60.0) -> np.ndarray:
     if float(np.abs(wav).max()) < SILENCE_PEAK:
         raise AudioError("the audio is silent (no signal above -80 dBFS); check the microphone "
                          "or the file and record again")
+    peak = float(np.abs(wav).max())
+    if arr.dtype.kind == "f" and peak > 1.0:  # float audio lives in [-1, 1]: wrong scale
+        _warn(f"float samples reach {peak:.3g} (expected within [-1, 1]); scaled down by "
+              f"{peak:.3g} instead of clipping")
+        wav = wav / peak
     wav = resample(wav, sr)
-    return np.clip(wav, -1.0, 1.0).astype(np.float32)
+    return np.clip(wav, -1.0, 1.0).astype(np.float32)  # resampling ripple only
 
 
 def resample(wav: np.ndarray, sr: int, target: int = SAMPLE_RATE) -> np.ndarray:
@@ -104,7 +121,26 @@ def _read_file(f, what: str) -> tuple[np.ndarray, int]:
             hint = "this libsndfile cannot read mp3; " + hint
         raise AudioError(f"cannot read audio from {what}: not a readable audio file "
                          f"(wav, flac, ogg, mp3) or it is corrupt ({e}); {hint}") from None
+    try:
+        if hasattr(f, "seek"):
+            f.seek(0)
+        info = sf.info(f)
+    except Exception:  # the data was read: a header we cannot re-inspect is not an error
+        info = None
+    if info is not None:
+        _check_truncated(info, len(wav), sr, what)
     return wav, sr
+
+
+def _check_truncated(info, frames: int, sr: int, what: str) -> None:
+    """Warn when a WAV's header promises more data than the file holds (a cut-off copy)."""
+    m = re.search(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", info.extra_info, re.M)
+    block = re.search(r"Block Align\s*:\s*(\d+)", info.extra_info)
+    if not (m and block) or int(m.group(1)) <= int(m.group(2)):
+        return
+    header_s = int(m.group(1)) / int(block.group(1)) / sr
+    _warn(f"{what} is truncated: its header says {header_s:.2f} s but it holds "
+          f"{frames / sr:.2f} s; using what is there (re-export or copy the file again)")
 
 
 def _check_rate(sr) -> int:
