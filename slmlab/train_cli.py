@@ -46,11 +46,24 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", default="auto", help="autocast: auto | bf16 | fp32")
     p.add_argument("--param-dtype", default="fp32", help="weights: fp32 | bf16")
     p.add_argument("--compile", default="auto", help="torch.compile: auto | on | off")
-    p.add_argument("--fsdp", default="auto", help="with torchrun: auto (1b) | on | off")
+    p.add_argument("--parallel", default=None, choices=("auto", "ddp", "fsdp"),
+                   help="with torchrun: auto (fsdp for 1b, else ddp) | ddp | fsdp")
+    p.add_argument("--fsdp", choices=("auto", "on", "off"), help=argparse.SUPPRESS)  # old name
+    p.add_argument("--activation-checkpointing", action="store_true",
+                   help="recompute layers in the backward pass (less memory, ~1/3 more compute)")
     p.add_argument("--progress", action="store_true", help="tqdm progress bar")
     p.add_argument("--allow-change", default="",
                    help="on resume, settings that may differ from the checkpoint's, e.g. "
                         "lr,batch_size (corpus, tokenizer, vocab, lr, batch_size, grad_accum)")
+
+
+def _parallel(args: argparse.Namespace) -> str:
+    """--parallel, or the old --fsdp on|off|auto mapped onto it."""
+    from slmlab.parallel import from_legacy
+
+    if args.parallel is not None:
+        return args.parallel
+    return from_legacy(args.fsdp)
 
 
 def _train_kwargs(args: argparse.Namespace) -> dict:
@@ -59,7 +72,8 @@ def _train_kwargs(args: argparse.Namespace) -> dict:
                 eval_batches=args.eval_batches, log_every=args.log_every,
                 save_every=args.save_every, seed=args.seed, device=args.device,
                 dtype=args.dtype, param_dtype=args.param_dtype, compile=args.compile,
-                fsdp=args.fsdp, progress=args.progress,
+                parallel=_parallel(args), progress=args.progress,
+                activation_checkpointing=args.activation_checkpointing,
                 allow_change=tuple(s.strip() for s in args.allow_change.split(",") if s.strip()))
 
 
