@@ -25,14 +25,13 @@ from pathlib import Path
 
 from slmlab.config import check_positive
 from slmlab.world.lexicon import TOPIC_DATA
+from slmlab.world.nonwords import MIN_LEN, nonword
 from slmlab.world.pairs import story_pairs, topic_pairs
 from slmlab.world.planner import Plan
 from slmlab.world.realise import realisers
 from slmlab.world.stories import generate_plans, save_jsonl
 
 CONDITIONS = ("en-en", "fr-fr", "en-fr", "fr-en")  # context language - ending language
-_CONSONANTS = "bdfklmnprstv"
-_VOWELS = set("aeiouyàâéèêëîïôûù")
 
 
 @dataclass
@@ -117,25 +116,12 @@ def topic_cloze(n_items: int, seed: int) -> list[ClozeItem]:
     return items
 
 
-def nonword(word: str, rng: random.Random, forbidden: set[str]) -> str | None:
-    """Swap one consonant that sits between vowels (always pronounced) for another one."""
-    spots = [i for i in range(1, len(word) - 1) if word[i] in _CONSONANTS
-             and word[i - 1] in _VOWELS and word[i + 1] in _VOWELS]
-    rng.shuffle(spots)
-    for i in spots:
-        for c in rng.sample(_CONSONANTS, len(_CONSONANTS)):
-            cand = word[:i] + c + word[i + 1:]
-            if c != word[i] and cand not in forbidden:
-                return cand
-    return None
-
-
 def lexical_pairs(n: int, seed: int) -> list[MinimalPair]:
     regs = realisers()
     forbidden = set().union(*(r.word_forms() for r in regs.values()))
     out = []
     for lang, reg in regs.items():
-        words = sorted(w for w in reg.word_forms() if len(w) >= 5)
+        words = sorted(w for w in reg.word_forms() if len(w) >= MIN_LEN)
         rng, seen = random.Random(f"lex:{seed}:{lang}"), set()
         for _ in range(50 * n):
             if len(seen) == n:

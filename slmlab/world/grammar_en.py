@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from slmlab.world.lexicon import ADJS, NOUNS, TIMES, TOPIC_DATA, VERBS
+from slmlab.world.lexicon import ADJS, FR_ONLY, NOUNS, TIMES, TOPIC_DATA, VERBS
 from slmlab.world.planner import Person, Plan
-from slmlab.world.realise import fill, finish, noun_arg, np_spec, role, template_text
+from slmlab.world.realise import built, fill, finish, noun_arg, np_spec, role, template_text
 from slmlab.world.topics import NOT_UNDER, PREPS, SPOT_PREPS
 
 _AN_EXCEPTIONS = ("uni", "use", "eu", "one", "uto")
@@ -239,6 +239,9 @@ class EnglishRealiser:
         p = role(x, args, plan)
         return f"{self.poss(role('hero', args, plan))} {_REL[p.rel]}"
 
+    def ph_broke(self, x, _, args, plan):
+        return "fell down" if built(plan, noun_arg(x, args, plan)[0]) else "fell on the floor"
+
     def ph_noise(self, x, _, args, plan):
         return "barking" if role(x, args, plan).rel == "dog" else "meowing"
 
@@ -253,7 +256,8 @@ class EnglishRealiser:
 
     # --- benchmark support ---------------------------------------------------------------
     def word_forms(self) -> set[str]:
-        forms = {w for sg_pl in self.nouns.values() for w in sg_pl}
+        # French-only lemmas (girlcousin = cousine) have no English word
+        forms = {w for k, sg_pl in self.nouns.items() if k not in FR_ONLY for w in sg_pl}
         forms |= {e.spec["en"] for e in ADJS.values()}
         forms |= {f for e in VERBS.values() for f in e.spec["en"].split(":")}
         return {f.lower() for f in forms if f.isalpha()}

@@ -14,7 +14,7 @@ import re
 
 from slmlab.world.lexicon import ADJS, NOUNS, TIMES, TOPIC_DATA, VERBS
 from slmlab.world.planner import Person, Plan
-from slmlab.world.realise import fill, finish, group, noun_arg, np_spec, role, template_text
+from slmlab.world.realise import built, fill, finish, group, noun_arg, np_spec, role, template_text
 from slmlab.world.topics import NOT_UNDER, PLACE_PREP, PREPS, SPOT_PREPS
 
 VOWELS = "aeiouyâàéèêëîïôöûùœAEIOUYÉÈÊÎÔ"
@@ -24,6 +24,8 @@ _REL = {("friend", "m"): "ami", ("friend", "f"): "amie", ("cousin", "m"): "cousi
         ("mom", "f"): "maman", ("dad", "m"): "papa"}
 
 
+# feelings French says with avoir + noun: "il avait très peur" (not "il était très effrayé")
+PEUR = {"scared": "peur", "hungry": "faim", "thirsty": "soif"}
 _ELIDE = re.compile(rf"\b(le|la|de|que|se|ne|je|me|te|jusque|sa) ([{VOWELS}h][\w-]*)", re.IGNORECASE)
 _CONTRACTIONS = {"à le ": "au ", "à les ": "aux ", "de le ": "du ", "de les ": "des "}
 _CONTRACT = re.compile(r"\b(à le |à les |de le |de les )")
@@ -222,6 +224,8 @@ class FrenchRealiser:
     def _reaction(self, a: dict, plan: Plan) -> str:
         h = plan.hero
         cry = f" et {self.subj(h)} s'est {participle('mis', h.gender, 'sg')} à pleurer" if a["cry"] else ""
+        if a["feeling"] in PEUR:  # "avoir peur", not "être effrayé" (a calque of "scared")
+            return f"{self.subj(h)} avait très {PEUR[a['feeling']]}{cry}"
         return f"{self.subj(h)} était très {self.adj(a['feeling'], h.gender, 'sg')}{cry}"
 
     def _resolve(self, a: dict, plan: Plan) -> str:
@@ -337,6 +341,11 @@ class FrenchRealiser:
         p = role(x, args, plan)
         return f"{'sa' if p.gender == 'f' else 'son'} {_REL[(p.rel, p.gender)]}"
 
+    def ph_broke(self, x, _, args, plan):
+        # a construction collapses (s'écrouler); "se casser" would be a calque of "broke"
+        e = self.ph_e(x, _, args, plan)
+        return f"s'est écroulé{e}" if built(plan, noun_arg(x, args, plan)[0]) else f"est tombé{e} par terre"
+
     def ph_noise(self, x, _, args, plan):
         return "aboyer" if role(x, args, plan).rel == "dog" else "miauler"
 
@@ -374,8 +383,11 @@ class FrenchRealiser:
             good, bad = self.np(obj, "a"), self.np(obj, "a", gender=other)
             frame = f"{hero} a trouvé {{}} ce matin"
         elif kind == "adj_agreement":
+            # bel/vieil/nouvel before a vowel sound like belle/vieille/nouvelle: not audible
+            liaison = self._vowel_start(self.nouns[obj][0])
             adj = rng.choice([k for k in ("little", "big", "heavy", "green", "white", "grey",
-                                          "new", "beautiful", "old", "pretty") if self.audible_gender(k)])
+                                          "new", "beautiful", "old", "pretty") if self.audible_gender(k)
+                              and not (liaison and self.adjs[k]["mv"] != self.adjs[k]["m"])])
             good, bad = self.np(obj, "a", adj=adj), self.np(obj, "a", adj=adj, adj_gender=other)
             frame = f"{hero} avait {{}}"
         elif kind == "contraction":
