@@ -11,7 +11,7 @@ from slmlab.world.lexicon import BOYS, GIRLS, PETS
 from slmlab.world.arcs import ARCS
 from slmlab.world.planner import heldout_names
 from slmlab.world.templates import ENDINGS
-from slmlab.world.realise import realise, realisers
+from slmlab.world.realise import built, realise, realisers
 
 NAMES = set(GIRLS) | set(BOYS) | {n for _, _, names in PETS for n in names}
 FR = realisers()["fr"]
@@ -227,16 +227,16 @@ def test_french_agreement_in_arcs(plans, texts):
             if kind == "ending" and a["tmpl"] == "t_keep":
                 checks += [f"a rapporté{obj} d", f"a gardé{obj} dans"]
             if kind == "overcome" and a["type"] == "animal" and v == 0:
-                checks.append(f"a caressé{_suffix(FR.gender(a['target']), 'sg')}.")
+                checks.append(f"a regardé{_suffix(FR.gender(a['target']), 'sg')} longtemps.")
             if kind == "runaway" and v == 1:
                 checks.append(f"est parti{_suffix(p.pet.gender, 'sg')} en courant")
             if kind == "slip" and v == 0:
                 checks.append(f"est tombé{_suffix(p.roles['loser'].gender, 'sg')} ")
             if kind == "arrive" and v < 2:
                 checks.append(f"est {'arrivé' if v == 0 else 'venu'}{_suffix(p.friend.gender, 'sg')}")
-            if kind == "wrong" and a["type"] == "fall" and v == 0:
+            if kind == "wrong" and a["type"] == "fall":
                 sfx = _suffix(FR.gender(a["thing"]), "sg")
-                checks.append(f"est tombé{sfx} et s'est cassé{sfx}.")
+                checks.append(f"s'est écroulé{sfx}." if built(p, a["thing"]) else f"est tombé{sfx} par terre.")
             if kind == "fix" and v == 0:
                 fem = FR.gender(a["thing"]) == "f"
                 checks.append("en ont fait une encore plus belle" if fem else "en ont fait un encore plus beau")
@@ -300,3 +300,82 @@ def test_arc_checks_catch_errors(plans, texts, good, bad):
     assert any(good in s for t in texts for s in t["fr"]), good
     with pytest.raises(AssertionError):
         test_french_agreement_in_arcs(plans, broken)
+
+
+# --- mistakes a native reader found (issue 11): each stays fixed ------------------------
+
+CALQUES = [
+    r"\bétai(t|en)t? très (affamé|effrayé|assoiffé)",  # avoir faim / peur / soif
+    r"\bont cuit\b|\ba cuit\b",  # faire un gâteau
+    r"\bgentile\b",  # gentille
+    r"\b(un|une|le|la) [\w-]+ drôle\b(?<!histoire drôle)",  # un drôle de X means "a strange X"
+    r"s'est cassée?s? *\.",  # a tower collapses (s'écrouler); a necklace falls
+]
+
+
+def test_french_calques_stay_fixed(fr_sentences):
+    text = "\n".join(fr_sentences)
+    for pat in CALQUES:
+        m = re.search(pat, text)
+        assert not m, (pat, m and text[max(0, m.start() - 60):m.end()])
+    assert "avait très peur" in text and "s'est écroulé" in text and "avait très faim" in text
+
+
+@pytest.mark.parametrize("bad", ["Il était très effrayé.", "Ils ont cuit un gâteau.",
+                                 "Le chat était très gentile.", "Elle a vu un satellite drôle.",
+                                 "Mais ensuite, la tour s'est cassée."])
+def test_calque_checks_catch_errors(bad):
+    with pytest.raises(AssertionError):
+        test_french_calques_stay_fixed([bad, "Il avait très peur.", "La tour s'est écroulée.",
+                                        "Il avait très faim."])
+
+
+def test_planner_picks_compatible_actions(plans, texts):
+    """Presents are bought or chosen, never found lying about; only pets are stroked."""
+    pets = {"dog", "cat", "puppy", "kitten"}
+    for p, t in zip(plans, texts):
+        for (kind, a), en in zip(p.events, t["en"]):
+            if p.arc == "gift" and kind == "get":
+                assert re.search(r"\b(bought|chose)\b", en), en
+            if "stroked" in en:
+                assert a.get("target") in pets or "pet" in a, en
+
+
+def _first_mention(text: str, forms) -> str | None:
+    """The determiner-ish word just before the first mention of a noun (any form)."""
+    alt = "|".join(sorted((re.escape(f) for f in forms), key=len, reverse=True))
+    m = re.search(rf"(\w+) (?:\w+ )?(?:{alt})\b", text)
+    return m.group(1).lower() if m else None
+
+
+def test_objects_are_introduced_before_the(plans, texts):
+    """The story's object (or the thing made, the feared animal) is first named with a/an/
+    some, never with "the" (which would refer to something never mentioned)."""
+    checked = 0
+    for p, t in zip(plans, texts):
+        keys = {p.obj}
+        for _, a in p.events:
+            keys |= {a[k] for k in ("thing", "target") if isinstance(a.get(k), str) and a[k] != "dark"}
+        story = " ".join(t["en"])
+        for key in keys:
+            forms = EN.nouns[key]
+            first = _first_mention(story, forms)
+            if first is not None:
+                checked += 1
+                assert first != "the", (key, story)
+    assert checked > 1000
+
+
+def test_closing_feelings_follow_the_story(plans, texts):
+    """A contest's "how did the hero feel" ending is positive if the hero won, else negative;
+    lost-object stories end happily because the object came back."""
+    from slmlab.world.lexicon import NEGATIVE, POSITIVE
+
+    seen = set()
+    for p, t in zip(plans, texts):
+        end = p.events[-1][1]
+        if end["tmpl"] == "c_feel":
+            won = p.roles["winner"] == p.hero
+            assert (end["feeling"] in POSITIVE) == won and (end["feeling"] in NEGATIVE) != won
+            seen.add(won)
+    assert seen == {True, False}

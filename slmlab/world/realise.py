@@ -112,6 +112,14 @@ def noun_arg(name: str, args: dict, plan: Plan) -> tuple[str, str, str | None]:
     return v, "sg", None
 
 
+def built(plan: Plan, key: str) -> bool:
+    """True when the children built `key` (a sandcastle, a tower), False when they made it
+    (a necklace, a cake): a built thing falls down, a made one falls on the floor."""
+    from slmlab.world.lexicon import TOPIC_DATA
+
+    return dict((n, v) for v, n in TOPIC_DATA[plan.topic].creations).get(key) == "build"
+
+
 def np_spec(det: str, adj_default: str | None) -> tuple[str, str | None]:
     """"a+" -> (a, the argument's adjective); "a+big" -> (a, big); "the" -> (the, None)."""
     if "+" not in det:

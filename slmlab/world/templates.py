@@ -21,7 +21,8 @@ grammar_fr.py). Roles: hero, helper, friend, pet, they (= hero + helper).
 - `{spot}` / `{spot2}` "behind the tree";  `{to_place}` "to the park" / "au parc";
   `{act_inf}` / `{act_past}` the activity (infinitive / past with subject they);
   `{time}` "One morning";  `{myrel:pet}` "his dog" / "sa chienne";  `{noise:pet}`
-  barking / aboyer.
+  barking / aboyer;  `{broke:thing}` how a thing the children made was spoiled (built:
+  fell down / s'est écroulé, made: fell on the floor / est tombé par terre).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ _add("pet", "rescue", None,
      ("{he:they} looked {spot}, and there was {N:pet}, tired and dirty",
       "{he:they} ont regardé {spot}, et {N:pet} était là, fatigué{e:pet} et sale"),
      ("{N:pet} was hiding {spot}, and {he:pet} was very hungry",
-      "{N:pet} se cachait {spot}, et {he:pet} était très affamé{e:pet}"))
+      "{N:pet} se cachait {spot}, et {he:pet} avait très faim"))
 
 # --- weather: a change of weather spoils a plan, then saves it -----------------------------
 _add("weather", "goal", None,
@@ -112,7 +113,8 @@ _add("gift", "errand", None,
      ("{he:hero} went {to_place} and looked for a present everywhere",
       "{he:hero} est allé{e:hero} {to_place} et a cherché un cadeau partout"))
 _add("gift", "get", None,
-     ("there, {he:hero} found {np:obj:a+} {spot}", "là, {he:hero} a trouvé {np:obj:a+} {spot}"),
+     ("there, {he:hero} bought {np:obj:a+} at a little stall",
+      "là, {he:hero} a acheté {np:obj:a+} à un petit stand"),
      ("{he:hero} chose {np:obj:a+} and wrapped {it:obj} in {color} paper",
       "{he:hero} a choisi {np:obj:a+} et {it:obj} a emballé{e:obj} dans du papier {color}"))
 _add("gift", "hide", None,
@@ -187,10 +189,10 @@ _add("fear", "help", None,
      ("{N:helper} stayed next to {him:hero} and told {him:hero} a funny story",
       "{N:helper} est resté{e:helper} à côté de {lui:hero} et {dat:hero} a raconté une histoire drôle"))
 _add("fear", "overcome", "animal",
-     ("so {N:hero} walked up to {np:target:the} slowly and stroked {him:target} gently",
-      "alors {N:hero} s'est approché{e:hero} doucement de {np:target:the} et {it:target} a caressé{e:target}"),
-     ("step by step, {N:hero} went closer, and {np:target:the} was very kind",
-      "pas à pas, {N:hero} s'est approché{e:hero}, et {np:target:the} était très gentil{e:target}"))
+     ("so {N:hero} walked up to {np:target:the} slowly and watched {him:target} for a long time",
+      "alors {N:hero} s'est approché{e:hero} doucement de {np:target:the} et {it:target} a regardé{e:target} longtemps"),
+     ("step by step, {N:hero} went closer, and {np:target:the} did not move at all",
+      "pas à pas, {N:hero} s'est approché{e:hero}, et {np:target:the} n'a pas bougé du tout"))
 _add("fear", "overcome", "dark",
      ("together, {he:they} walked slowly in the dark, and everything was quiet and soft",
       "ensemble, {he:they} ont marché doucement dans le noir, et tout était silencieux et doux"),
@@ -206,9 +208,9 @@ _add("make", "work", None,
      ("{N:hero} was very excited, and {he:they} worked for hours",
       "{N:hero} était très impatient{e:hero}, et {he:they} ont travaillé pendant des heures"))
 _add("make", "wrong", "fall",
-     ("but then {np:thing:the} fell over and broke", "mais ensuite, {np:thing:the} est tombé{e:thing} et s'est cassé{e:thing}"),
-     ("but {np:thing:the} was not strong enough, and it broke",
-      "mais {np:thing:the} n'était pas assez solide, et {pron:thing} s'est cassé{e:thing}"))
+     ("but then {np:thing:the} {broke:thing}", "mais ensuite, {np:thing:the} {broke:thing}"),
+     ("but {np:thing:the} was not strong enough, and it {broke:thing}",
+      "mais {np:thing:the} n'était pas assez solide, et {pron:thing} {broke:thing}"))
 _add("make", "wrong", "agent",
      ("but then {np:agent:a+agent} knocked {np:thing:the} over", "mais ensuite, {np:agent:a+agent} a renversé {np:thing:the}"),
      ("but {np:agent:a+agent} came and knocked {np:thing:the} over",
@@ -231,7 +233,7 @@ _add("trip", "way", None,
      ("on the way, {he:they} sang songs and ate sandwiches",
       "en chemin, {he:they} ont chanté des chansons et mangé des sandwichs"),
      ("on the way, {he:they} ate sandwiches and drank some water, because {he:they} were thirsty",
-      "en chemin, {he:they} ont mangé des sandwichs et bu de l'eau, parce qu'{he:they} étaient assoiffé{e:they}"),
+      "en chemin, {he:they} ont mangé des sandwichs et bu de l'eau, parce qu'{he:they} avaient soif"),
      ("{N:hero} had a new hat to wear, and {he:they} listened to music all the way",
       "{N:hero} avait un nouveau chapeau à porter, et {he:they} ont écouté de la musique pendant tout le chemin"))
 _add("trip", "explore", None,
