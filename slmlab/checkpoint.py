@@ -277,10 +277,10 @@ def step_dirs(out: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def latest_checkpoint(out: Path, warn: bool = True) -> Path | None:
+def latest_checkpoint(out: Path, warn: bool = True, need_state: bool = True) -> Path | None:
     """The newest intact checkpoint of run dir `out`, or None when `out` holds no step dir.
 
-    Normally the one `latest` names. If that one is missing or damaged (or a newer intact one
+    Normally the one `latest` names. need_state=False: weights are enough (inference). If that one is missing or damaged (or a newer intact one
     exists, a kill between the rename and the pointer update), the newest intact one is
     returned with a one-line warning on stderr. Step dirs but none intact: CheckpointError.
     """
@@ -301,7 +301,7 @@ def latest_checkpoint(out: Path, warn: bool = True) -> Path | None:
         return None
     skipped = []
     for _, p in reversed(dirs):
-        why = checkpoint_problem(p)
+        why = checkpoint_problem(p, need_state)
         if why is None:
             if warn and p.name != named:
                 said = f"`latest` names {named}" if named else "no `latest` file"

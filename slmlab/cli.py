@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 # (module defining add_cli) in the order of the pipeline; a module without add_cli is skipped.
 COMMAND_MODULES = (
@@ -56,14 +57,17 @@ def _version() -> str:
     return f"slmlab {__version__}"
 
 
+_PLAIN_FORMAT = warnings.formatwarning
+
+
 def _format_warning(message, category, filename, lineno, line=None) -> str:
-    """Warnings meant for people (damaged audio, checkpoint fallbacks) as one line each."""
-    return f"slmlab: warning: {message}\n"
+    """slmlab's own warnings (damaged audio, ...) are meant for people: one line each."""
+    if category.__module__.startswith("slmlab"):
+        return f"slmlab: warning: {message}\n"
+    return _PLAIN_FORMAT(message, category, filename, lineno, line)
 
 
 def main(argv: list[str] | None = None) -> int:
-    import warnings
-
     warnings.formatwarning = _format_warning
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -4,16 +4,58 @@ The model sees `[BOS] + prompt units` and samples one unit at a time with a KV c
 (temperature, top-k). Special ids are never emitted as units: BOS, SEP and any id past the
 vocabulary are masked out; EOS stays allowed and ends the continuation (SEP, masked, can
 therefore never stop it). `temperature=0` is greedy decoding.
+
+The limits below are the one place both front ends (`slmlab generate`, the app) take them from:
+a prompt longer than MAX_PROMPT_SECONDS, a continuation past MAX_CONTINUATION_SECONDS or a typed
+prompt past MAX_TEXT_CHARS is refused before any model is loaded.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
+from slmlab.config import ConfigError, check_positive, check_range, check_seed
 from slmlab.constants import SAMPLE_RATE
+
+MAX_PROMPT_SECONDS = 30.0  # audio prompt (units grow at 12.5 Hz; generation is live)
+MAX_CONTINUATION_SECONDS = 20.0  # new speech per request
+MAX_TEXT_CHARS = 600  # a typed prompt: about 40 s of speech
+MAX_TEMPERATURE = 5.0  # beyond this sampling is uniform noise
+
+
+@dataclass
+class SamplingConfig:
+    """How a continuation is sampled; invalid values fail at construction naming the field."""
+
+    seconds: float = 5.0  # length of the continuation, (0, MAX_CONTINUATION_SECONDS]
+    temperature: float = 0.8  # 0 = greedy, up to MAX_TEMPERATURE
+    top_k: int = 50  # keep the k likeliest units (0 = no top-k)
+    seed: int | None = None  # sampling seed (None: nondeterministic)
+
+    def __post_init__(self) -> None:
+        check_positive("seconds", self.seconds)
+        if self.seconds > MAX_CONTINUATION_SECONDS:
+            raise ConfigError(f"seconds must be at most {MAX_CONTINUATION_SECONDS:g}; got "
+                              f"{self.seconds!r}")
+        check_range("temperature", self.temperature, 0.0, MAX_TEMPERATURE)
+        if not isinstance(self.top_k, int) or isinstance(self.top_k, bool) or self.top_k < 0:
+            raise ConfigError(f"top_k must be a whole number >= 0 (0 = off); got {self.top_k!r}")
+        check_seed("seed", self.seed, allow_none=True)
+
+
+def check_text(text: str) -> str:
+    """A typed prompt, stripped; empty or longer than MAX_TEXT_CHARS is a ConfigError."""
+    text = (text or "").strip()
+    if not text:
+        raise ConfigError("the text is empty; type a sentence to speak as the prompt")
+    if len(text) > MAX_TEXT_CHARS:
+        raise ConfigError(f"the text is too long ({len(text)} characters, limit "
+                          f"{MAX_TEXT_CHARS}); shorten it")
+    return text
 
 
 def _special_mask(vocab_size: int, n_units: int, device: torch.device) -> torch.Tensor:
@@ -85,6 +127,7 @@ def continue_speech(model: Any, tokenizer: Any, wav: np.ndarray, seconds: float 
     codec has its context, then cut), or prompt + continuation ([(P + F) * hop]) with
     `include_prompt=True`.
     """
+    SamplingConfig(seconds, temperature, top_k or 0, seed)  # the same limits as the front ends
     n_units = n_units or tokenizer.vocab_size
     vocab = model.get_input_embeddings().num_embeddings
     if n_units + 3 > vocab:
