@@ -8,7 +8,7 @@ MOSHI_SPEC ?= moshi==0.2.13
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.slmlab-installed
 
-.PHONY: quickstart setup test test-unit test-e2e test-all browser lab app bench clean-runs
+.PHONY: quickstart setup test test-unit test-e2e test-all browser wordlists lab app bench clean-runs
 
 quickstart: setup ## build the offline world, train, evaluate, print the table (CPU, ~10 min)
 	$(BIN)/slmlab quickstart
@@ -30,11 +30,16 @@ browser: ## Debian's Chromium for the real-browser tests (no browser download)
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	  else echo "note: chromium missing and not root: browser tests will be skipped (sudo apt-get install chromium)"; fi; }
 
-test: setup browser ## the whole test suite: unit tier, then end-to-end tier (CI runs exactly this)
+wordlists: ## Debian's word lists, for the benchmark's non-word audit (tests/test_bench_audit.py)
+	@test -f /usr/share/dict/american-english-large -a -f /usr/share/dict/british-english -a -f /usr/share/dict/french || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wamerican-large wbritish wfrench >/dev/null; \
+	  else echo "note: word lists missing and not root: the non-word audit will be skipped (sudo apt-get install wamerican-large wbritish wfrench)"; fi; }
+
+test: setup browser wordlists ## the whole test suite: unit tier, then end-to-end tier (CI runs exactly this)
 	$(BIN)/python -m pytest -q -m "not slow and not e2e"
 	$(BIN)/python -m pytest -q -m "e2e and not slow"
 
-test-unit: setup ## the fast unit tests only
+test-unit: setup wordlists ## the fast unit tests only
 	$(BIN)/python -m pytest -q -m "not slow and not e2e"
 
 test-e2e: setup browser ## the end-to-end tests only (browser, load, notebooks, quickstart, torchrun)
