@@ -13,11 +13,31 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import torch
 
-from slmlab.model import load_checkpoint
+from slmlab.model import load_checkpoint, resolve_checkpoint
+
+
+def fail(message: str) -> None:
+    """One line on stderr and exit code 2, as the slmlab CLI does for input errors."""
+    print(f"export_model: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def check_inputs(ckpt: str, corpus: Path, out: Path) -> None:
+    """Refuse what would fail halfway or delete the wrong thing."""
+    try:
+        resolve_checkpoint(ckpt)
+    except FileNotFoundError as e:
+        fail(str(e))
+    for need in (corpus / "tokenizer", corpus / "eval" / "aligned.jsonl"):
+        if not need.exists():
+            fail(f"{need} is missing: --corpus must be the corpus the checkpoint was trained on")
+    if out.exists() and any(out.iterdir()) and not (out / "config.json").exists():
+        fail(f"{out} exists and is not an exported model: give an empty or new --out")
 
 
 def main() -> None:
@@ -30,6 +50,7 @@ def main() -> None:
     ap.add_argument("--extra", default=None, help="JSON file whose content goes into the card")
     args = ap.parse_args()
     out, corpus = Path(args.out), Path(args.corpus)
+    check_inputs(args.ckpt, corpus, out)
     model, info = load_checkpoint(args.ckpt)
     shutil.rmtree(out, ignore_errors=True)
     model.to(torch.bfloat16).save_pretrained(out, safe_serialization=True)
@@ -41,11 +62,11 @@ def main() -> None:
     aligned = (corpus / "eval" / "aligned.jsonl").read_text().splitlines()[: args.pairs]
     (out / "aligned.jsonl").write_text("\n".join(aligned) + "\n")
     extra = json.loads(Path(args.extra).read_text()) if args.extra else {}
-    card = [f"# slmlab demo model", "", args.card, "",
-            f"- preset: {info['config'].get('preset')}, stage {info.get('stage')}, "
+    card = ["# slmlab demo model", "", args.card, "",
+            f"- preset: {info.get('config', {}).get('preset')}, stage {info.get('stage')}, "
             f"{int(info.get('tokens_seen', 0)):,} tokens seen, {info.get('n_params', 0):,} parameters",
             f"- tokenizer: {info['tokenizer'].get('name')} (built-in, trained on the corpus audio)",
-            f"- weights stored in bf16 (loaded as fp32)"]
+            "- weights stored in bf16 (loaded as fp32)"]
     card += [f"- {k}: {v}" for k, v in extra.items()]
     (out / "MODEL_CARD.md").write_text("\n".join(card) + "\n")
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
