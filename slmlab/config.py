@@ -78,3 +78,35 @@ def from_dict(cls: type, data: dict) -> Any:
         raise ConfigError(f"unknown field(s) for {cls.__name__}: {', '.join(unknown)}; "
                           f"allowed: {', '.join(sorted(names))}")
     return cls(**data)
+
+
+def writable_dir(directory: str | Path) -> Path:
+    """`directory` (created) when it can be written; else a fallback beside the user's work,
+    ./slmlab-results/<name> (then the temp dir), with a one-line warning saying where.
+
+    Results computed for minutes must not be lost because the run dir is read-only."""
+    import sys
+    import tempfile
+
+    directory = Path(directory)
+    fallbacks = [Path.cwd() / "slmlab-results" / directory.name,
+                 Path(tempfile.gettempdir()) / "slmlab-results" / directory.name]
+    for d in [directory, *fallbacks]:
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            probe = d / f".write-probe-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError:
+            continue
+        if d != directory:
+            print(f"slmlab: warning: {directory} is not writable; results written to {d} instead",
+                  file=sys.stderr, flush=True)
+        return d
+    raise OSError(f"no writable place for results: {directory}, {fallbacks[0]}, {fallbacks[1]}")
+
+
+def writable_path(path: str | Path) -> Path:
+    """`path`, or the same file name in `writable_dir`'s fallback when its dir is read-only."""
+    path = Path(path)
+    return writable_dir(path.parent) / path.name

@@ -18,6 +18,7 @@ process per GPU encodes in batches (`Tokenizer.encode_list`).
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import multiprocessing as mp
@@ -180,21 +181,27 @@ def write_shard(out: Path, index: int, rows: list[dict], wavs: Sequence[np.ndarr
                ("story_id", "sentence_idx", "lang", "voice", "text", "split")}
     columns["units"] = [u.astype(np.int16) for u in units]
     ds = datasets.Dataset.from_dict(columns, features=features())
-    was_on = datasets.is_progress_bar_enabled()
-    datasets.disable_progress_bars()  # one bar per shard would flood the log
-    try:
-        ds.save_to_disk(str(tmp))
-    finally:
-        if was_on:
-            datasets.enable_progress_bars()
     n_samples = sum(len(w) for w in wavs)
     stats = {"index": index, "rows": len(rows), "frames": int(sum(len(u) for u in units)),
              "audio_seconds": n_samples / SAMPLE_RATE,
              "stories": len({r["story_id"] for r in rows})}
-    (tmp / "shard.json").write_text(json.dumps(stats))
-    if keep:
-        _save_samples(out / "samples", rows[:keep], wavs[:keep])
-    os.rename(tmp, final)  # atomic on one filesystem: a shard dir exists only when complete
+    was_on = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()  # one bar per shard would flood the log
+    try:
+        ds.save_to_disk(str(tmp))
+        (tmp / "shard.json").write_text(json.dumps(stats))
+        if keep:
+            _save_samples(out / "samples", rows[:keep], wavs[:keep])
+        os.rename(tmp, final)  # atomic on one filesystem: a shard dir exists only when complete
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)  # a failed write (disk full) leaves nothing
+        if final.is_dir() and (final / "shard.json").exists() and err.errno in (
+                errno.ENOTEMPTY, errno.EEXIST):
+            return stats  # an orphaned worker of a killed build finished this same shard first
+        raise
+    finally:
+        if was_on:
+            datasets.enable_progress_bars()
     return stats
 
 
@@ -402,17 +409,70 @@ def prepare_dir(cfg: CorpusConfig) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     f = out / BUILD_CONFIG_FILE
     key = cfg.content_key()
-    if f.exists():
-        old = json.loads(f.read_text())
+    old = read_build_config(out)
+    if old is not None:
         diff = sorted(k for k in key if old.get(k) != key[k])
         if diff:
             raise CorpusError(f"{out} was started with other settings ({', '.join(diff)}: "
                               f"{[old.get(k) for k in diff]} vs {[key[k] for k in diff]}); "
                               "give a new --out or the same settings to resume")
     else:
-        f.write_text(json.dumps(key, indent=1))
+        write_json_atomic(f, key)
     (out / "shards").mkdir(exist_ok=True)
+    remove_stale_tmp(out / "shards", ".tmp-shard-")
     return out
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    from slmlab.checkpoint import write_text_atomic
+
+    write_text_atomic(Path(path), json.dumps(data, indent=1))
+
+
+def read_build_config(out: Path) -> dict | None:
+    """build_config.json, or None when absent. A damaged one (a torn write by an older slmlab)
+    counts as absent while no shard exists: nothing was built with it."""
+    f = out / BUILD_CONFIG_FILE
+    if not f.exists():
+        return None
+    try:
+        return json.loads(f.read_text())
+    except ValueError:
+        if not shard_dirs(out):
+            return None
+        raise CorpusError(f"{f} is damaged but shards exist; restore it or build into a new "
+                          "--out") from None
+
+
+def check_tokenizer_checksum(out: Path, checksum: str) -> None:
+    """The corpus is keyed on its tokenizer's checksum, not its path: files replaced at the same
+    path between runs would otherwise mix two tokenizers in one corpus."""
+    key = read_build_config(out) or {}
+    old = key.get("tokenizer_checksum")
+    if old is None:
+        write_json_atomic(out / BUILD_CONFIG_FILE, {**key, "tokenizer_checksum": checksum})
+    elif old != checksum:
+        raise CorpusError(f"{out} was started with tokenizer checksum {old}, but the tokenizer "
+                          f"now has {checksum} (its files changed); restore that tokenizer or "
+                          "build into a new --out")
+
+
+def remove_stale_tmp(directory: Path, prefix: str) -> None:
+    """Delete `<prefix>...-<pid>` dirs whose writer process is gone (killed builds)."""
+    for p in directory.glob(f"{prefix}*"):
+        pid = p.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def build_corpus(cfg: CorpusConfig) -> Path:
@@ -424,6 +484,7 @@ def build_corpus(cfg: CorpusConfig) -> Path:
     out = prepare_dir(cfg)
     stories = make_stories(cfg)
     tok_path, tok = ensure_tokenizer(cfg, out, stories, progress=cfg.progress and sys.stderr.isatty())
+    check_tokenizer_checksum(out, tok.checksum())
     t_tok = time.time() - t0
     tasks = shard_tasks(cfg, out, stories)
     todo = pending(tasks, out)
@@ -437,7 +498,8 @@ def build_corpus(cfg: CorpusConfig) -> Path:
     if cfg.eval_items:
         from slmlab.corpus_eval import build_eval
 
-        eval_counts = build_eval(out / "eval", tok_path, cfg, devices)
+        eval_counts = build_eval(out / "eval", tok_path, cfg, devices,
+                                 tokenizer=tokenizer_info(tok, tok_path))
     write_meta(out, cfg, tok, tok_path, len(tasks), eval_counts,
                timing={"tokenizer_s": round(t_tok, 2), "shards_s": round(t_shards, 2),
                        "total_s": round(time.time() - t0, 2), "shards_built": len(todo)})

@@ -7,7 +7,13 @@
 - `pairs.jsonl`: `{kind: lexical|syntactic, item_id, lang, good: [int], bad: [int]}`;
 - `aligned.jsonl`: `{pair_id, en_text, fr_text, en: [int], fr: [int]}`, held-out aligned
   sentence pairs for probing;
-- `eval.json`: the settings and counts (written last: marks the eval set done).
+- `eval.json`: the settings, the tokenizer (checksum, vocab) and counts (written last: marks
+  the eval set done).
+
+A rebuild (other settings or tokenizer) writes the new set beside the old one and swaps it in, so
+a kill at any moment leaves the corpus with a complete eval set. `check_eval_set` is where a
+checkpoint meets an eval set: another tokenizer, unit ids past the model's vocabulary, a
+malformed line (file and line named) end there with one clear message.
 
 Each cloze pair (`pair_id`: the two counterbalanced items) and minimal pair gets one voice
 per language (hashed from its id, among the held-out "test" voices), so the right and wrong
@@ -21,6 +27,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -140,20 +147,42 @@ def _resolve(rows: list[dict], table: dict) -> list[dict]:
     return out
 
 
-def eval_key(cfg) -> dict:
-    return {"eval_items": cfg.eval_items, "aligned_pairs": cfg.aligned_pairs, "seed": cfg.seed,
-            "langs": list(cfg.langs)}
+def eval_key(cfg, tokenizer: dict | None = None) -> dict:
+    key = {"eval_items": cfg.eval_items, "aligned_pairs": cfg.aligned_pairs, "seed": cfg.seed,
+           "langs": list(cfg.langs)}
+    if tokenizer:
+        key["tokenizer_checksum"] = tokenizer.get("checksum")
+    return key
 
 
-def build_eval(eval_dir: Path, tok_path: str, cfg, devices: list[str] | None = None) -> dict:
-    """Write the eval set (skipped when a finished one with the same settings exists)."""
+def _recover_swap(eval_dir: Path) -> None:
+    """A kill between the two renames of a swap leaves `.old-eval-*` and no eval/: put it back."""
+    if eval_dir.exists():
+        for old in eval_dir.parent.glob(f".old-{eval_dir.name}-*"):
+            shutil.rmtree(old, ignore_errors=True)
+        return
+    olds = sorted(eval_dir.parent.glob(f".old-{eval_dir.name}-*"))
+    if olds and (olds[-1] / EVAL_FILE).exists():
+        os.rename(olds[-1], eval_dir)
+
+
+def build_eval(eval_dir: Path, tok_path: str, cfg, devices: list[str] | None = None,
+               tokenizer: dict | None = None) -> dict:
+    """Write the eval set (skipped when a finished one with the same settings exists).
+
+    tokenizer: `corpus.tokenizer_info` of the tokenizer, recorded in eval.json and part of the
+    key (a corpus whose tokenizer changed gets a new eval set)."""
     eval_dir = Path(eval_dir)
+    _recover_swap(eval_dir)
+    K.remove_stale_tmp(eval_dir.parent, f".tmp-{eval_dir.name}-")
     done = eval_dir / EVAL_FILE
     if done.exists():
-        info = json.loads(done.read_text())
-        if info.get("key") == eval_key(cfg):
+        try:
+            info = json.loads(done.read_text())
+        except ValueError:
+            info = {}
+        if info.get("key") == eval_key(cfg, tokenizer):
             return info["counts"]
-        shutil.rmtree(eval_dir)  # other settings: rebuild
     files, keys = plan_eval(cfg)
     table = tokenize_keys(keys, tok_path, cfg, devices or [])
     tmp = eval_dir.parent / f".tmp-{eval_dir.name}-{os.getpid()}"
@@ -168,7 +197,90 @@ def build_eval(eval_dir: Path, tok_path: str, cfg, devices: list[str] | None = N
                 f.write(json.dumps(r, separators=(",", ":")) + "\n")
     counts["sentences"] = len(keys)
     counts["units"] = int(sum(len(u) for u in table.values()))
-    (tmp / EVAL_FILE).write_text(json.dumps({"key": eval_key(cfg), "counts": counts}, indent=1))
-    shutil.rmtree(eval_dir, ignore_errors=True)
-    os.rename(tmp, eval_dir)
+    (tmp / EVAL_FILE).write_text(json.dumps({"key": eval_key(cfg, tokenizer), "counts": counts,
+                                             "tokenizer": tokenizer}, indent=1))
+    _swap_in(tmp, eval_dir)
     return counts
+
+
+def _swap_in(new: Path, eval_dir: Path) -> None:
+    """Replace eval_dir by the finished `new` (the old set stays until the new one is in)."""
+    old = eval_dir.parent / f".old-{eval_dir.name}-{os.getpid()}"
+    if eval_dir.exists():
+        os.rename(eval_dir, old)
+    os.rename(new, eval_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ where a checkpoint meets it
+
+UNIT_FIELDS = {"cloze.jsonl": ("context", "right", "wrong"), "pairs.jsonl": ("good", "bad"),
+               "aligned.jsonl": ("en", "fr")}
+REQUIRED = {"cloze.jsonl": ("kind", "item_id", "condition"), "pairs.jsonl": ("kind", "lang"),
+            "aligned.jsonl": ()}
+
+
+class EvalSetError(ValueError):
+    """An eval set that does not fit the checkpoint, or a malformed one; says what to do."""
+
+
+def check_eval_set(eval_set, info: dict, n_units: int) -> None:
+    """Refuse an eval set the checkpoint cannot be scored on, with one line naming why.
+
+    eval_set: an eval dir, a corpus dir (its eval/), or an in-memory `EvalSet`; info: the
+    checkpoint's slmlab.json; n_units: the model's unit ids are 0..n_units-1."""
+    if not isinstance(eval_set, (str, Path)):
+        for name, rows in (("cloze.jsonl", eval_set.cloze), ("pairs.jsonl", eval_set.pairs),
+                           ("aligned.jsonl", eval_set.aligned)):
+            for i, row in enumerate(rows, 1):
+                _check_row(row, name, f"the eval set's {name} row {i}", n_units)
+        return
+    d = Path(eval_set)
+    if (d / "eval").is_dir() and not (d / "cloze.jsonl").exists():
+        d = d / "eval"
+    _check_tokenizer(d, info)
+    for name in UNIT_FIELDS:
+        path = d / name
+        if not path.exists():
+            continue
+        with path.open() as fh:
+            for i, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError as err:
+                    raise EvalSetError(f"{path} line {i} is not JSON ({err}); rebuild the eval "
+                                       "set (rerun the corpus build) or fix that line") from None
+                _check_row(row, name, f"{path} line {i}", n_units)
+
+
+def _check_tokenizer(d: Path, info: dict) -> None:
+    try:
+        recorded = (json.loads((d / EVAL_FILE).read_text()).get("tokenizer") or {})
+    except (OSError, ValueError):
+        return  # an eval set without eval.json (hand-made): the unit range check still runs
+    mine = (info.get("tokenizer") or {}) if isinstance(info, dict) else {}
+    a, b = recorded.get("checksum"), mine.get("checksum")
+    if a and b and a != b:
+        raise EvalSetError(f"{d} was made with tokenizer {recorded.get('name', '?')} (checksum "
+                           f"{a}), the checkpoint with {mine.get('name', '?')} (checksum {b}); "
+                           "scores would be meaningless: use the eval set of the checkpoint's "
+                           "corpus")
+
+
+def _check_row(row: Any, name: str, where: str, n_units: int) -> None:
+    if not isinstance(row, dict):
+        raise EvalSetError(f"{where} is not a JSON object")
+    missing = [k for k in REQUIRED[name] + UNIT_FIELDS[name] if k not in row]
+    if missing:
+        raise EvalSetError(f"{where} lacks {', '.join(missing)}")
+    for k in UNIT_FIELDS[name]:
+        units = row[k]
+        if not isinstance(units, list) or not all(isinstance(u, int) for u in units):
+            raise EvalSetError(f"{where}: {k} must be a list of unit ids")
+        bad = [u for u in units if not 0 <= u < n_units]
+        if bad:
+            raise EvalSetError(f"{where}: unit id {bad[0]} in {k} is outside the model's "
+                               f"0..{n_units - 1}; the eval set was made with another tokenizer: "
+                               "use the eval set of the checkpoint's corpus")

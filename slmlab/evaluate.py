@@ -281,6 +281,8 @@ def evaluate_checkpoint(ckpt_or_model: Any, eval_dir: str | Path | EvalSet, *,
     model, info, n_units = resolve_model(ckpt_or_model, n_units)
     dev = torch.device(device) if device else default_device()
     model.to(dev).eval()
+    from slmlab.corpus_eval import check_eval_set  # another tokenizer, a malformed line: 1 line
+    check_eval_set(eval_dir, info, n_units)
     es = eval_dir if isinstance(eval_dir, EvalSet) else load_eval(eval_dir, limit)
     if not (es.cloze or es.pairs):
         raise EvalDataError("the eval set has no cloze items or minimal pairs")
@@ -299,7 +301,8 @@ def evaluate_checkpoint(ckpt_or_model: Any, eval_dir: str | Path | EvalSet, *,
     if out is None and isinstance(ckpt_or_model, (str, Path)):
         out = Path(info.get("path", ckpt_or_model)) / f"{RESULTS_NAME}.json"
     if out:
-        write_results(result, out)
+        from slmlab.config import writable_path  # a read-only run dir: written beside, not lost
+        write_results(result, writable_path(out))
     for k, o in outcomes.items():  # returned (for seed pooling), not written
         tasks[k]["outcomes"] = o
     return result

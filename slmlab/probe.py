@@ -217,6 +217,8 @@ def probe_checkpoint(ckpt_or_model: Any, eval_dir: Any, *, out: str | Path | Non
     model, info, n_units = resolve_model(ckpt_or_model, n_units)
     dev = torch.device(device) if device else default_device()
     model.to(dev).eval()
+    from slmlab.corpus_eval import check_eval_set  # another tokenizer, ids out of range: 1 line
+    check_eval_set(eval_dir, info, n_units)
     es = eval_dir if isinstance(eval_dir, EvalSet) else load_eval(eval_dir)
     rows = es.aligned[:limit] if limit else es.aligned
     if len(rows) < 2:
@@ -230,7 +232,8 @@ def probe_checkpoint(ckpt_or_model: Any, eval_dir: Any, *, out: str | Path | Non
     result = {"n_pairs": len(rows), "pool": pool, "layers": layers, "best_layer": best,
               "map_layer": layer, "method": method, "stage": info.get("stage")}
     if out:
-        out = Path(out)
+        from slmlab.config import writable_dir  # a read-only run dir: written beside, not lost
+        out = writable_dir(Path(out))
         out.mkdir(parents=True, exist_ok=True)
         (out / "probe.json").write_text(json.dumps(result, indent=2))
         plots.save_html(plots.alignment_figure({"model": layers}), out / "alignment.html")
