@@ -89,6 +89,7 @@ def wrap(model: torch.nn.Module, kind: str, device: torch.device, amp: torch.dty
 
     Returns the module to call in the training step (a DDP wrapper, or `model` itself).
     """
+    model.train()  # from_pretrained returns eval mode; checkpointing acts in training only
     if activation_checkpointing:
         # non-reentrant: works with FSDP2's hooks and with DDP, no need for inputs with grads
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})

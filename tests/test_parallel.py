@@ -136,6 +136,26 @@ def test_fit_batch_leaves_explicit_choices_alone(corpus, tmp_path):
     assert same == base and note is None
 
 
+def test_activation_checkpointing_recomputes_layers_with_equal_gradients():
+    """Each decoder layer runs twice per step (forward, then again in backward), and the
+    gradients are those of the plain model."""
+    from slmlab.interleave import Vocab
+
+    grads = []
+    for ckpt in (False, True):
+        torch.manual_seed(0)
+        model = build_model("tiny", Vocab(64)).eval()  # as from_pretrained returns it
+        net = parallel.wrap(model, "single", torch.device("cpu"), None, ckpt)
+        calls = []
+        # a pre-hook: the recompute stops early, once the last saved tensor is made again
+        model.model.layers[0].mlp.register_forward_pre_hook(lambda *_: calls.append(1))
+        x = torch.randint(0, 64, (2, 16))
+        net(input_ids=x, labels=x).loss.backward()
+        assert len(calls) == (2 if ckpt else 1)
+        grads.append(torch.cat([p.grad.flatten() for p in model.parameters()]))
+    torch.testing.assert_close(grads[0], grads[1])
+
+
 # ---------------------------------------------------------------- the DCP format, one process
 
 
@@ -238,12 +258,14 @@ def test_fsdp_resume_on_two_and_on_one_process(corpus, tmp_path):
 
 @pytest.mark.e2e
 def test_one_process_checkpoint_resumes_under_fsdp_on_two(corpus, tmp_path):
-    """A 1-process run (batch 2) cut at step 2 continues on 2 FSDP ranks (1 -> 2) with the
-    loss of the uninterrupted 1-process run (within 1%), each rank taking 1 window."""
+    """A 1-process run (batch 2) cut at step 2 continues on 2 FSDP ranks (1 -> 2), with
+    activation checkpointing, at the loss of the uninterrupted 1-process run (within 1%),
+    each rank taking 1 window."""
     ref, cut = tmp_path / "ref", tmp_path / "cut"
     in_process(corpus, ref, batch_size=2)
     in_process(corpus, cut, batch_size=2, stop_after=2)
-    out = torchrun(corpus, cut, "--batch-size", "2", "--parallel", "fsdp")
+    out = torchrun(corpus, cut, "--batch-size", "2", "--parallel", "fsdp",
+                   "--activation-checkpointing")  # recomputing layers changes nothing here
     assert "world size 1 -> 2" in out
     a, b = losses(ref), losses(cut)
     for step in (3, 4):
