@@ -1,5 +1,5 @@
 """Benchmark slmlab.world on one core: stories/s, benchmark build time, lemma (declared and
-used in the generated stories) and plan counts, arcs and templates, TopicCloze shape stats.
+used in the generated stories) and plan counts, arcs and templates, counterbalanced cloze pairs per fact.
 
     .venv/bin/python benchmarks/bench_world.py --n 20000 --out results/bench_world.json
 """
@@ -46,24 +46,16 @@ def write_sample(path: Path, seed: int = 0) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def topic_cloze_shape(bench, plans) -> dict:
-    """How much the shape of TopicCloze endings could give the answer away."""
-    from slmlab.world.benchmark import _content, _topical, topic_nouns
+def cloze_pairs(bench) -> dict:
+    """The counterbalanced cloze pairs: how many per StoryCloze fact, and whether every pair
+    swaps its endings (slmlab.world.audit.counterbalance_violations)."""
+    from collections import Counter
 
-    n = len(bench.topic_cloze)
-    right_topical = sum(_topical(p.events[-1][1]["tmpl"]) and bool(_content(p.events[-1][1])
-                                                                   & topic_nouns(p.topic)) for p in plans)
-    out = {"right_names_topic_noun": round(right_topical / n, 3), "wrong_names_topic_noun": 1.0,
-           "same_first_two_words": round(sum(it.right["en"].split()[:2] == it.wrong["en"].split()[:2]
-                                             for it in bench.topic_cloze) / n, 3)}
-    for lang in ("en", "fr"):
-        r = [it.right[lang] for it in bench.topic_cloze]
-        w = [it.wrong[lang] for it in bench.topic_cloze]
-        out[lang] = {"right_chars": round(sum(map(len, r)) / n, 1), "wrong_chars": round(sum(map(len, w)) / n, 1),
-                     "mean_abs_char_gap": round(sum(abs(len(a) - len(b)) for a, b in zip(r, w)) / n, 1),
-                     "right_words": round(sum(len(x.split()) for x in r) / n, 2),
-                     "wrong_words": round(sum(len(x.split()) for x in w) / n, 2)}
-    return out
+    from slmlab.world.audit import counterbalance_violations
+
+    return {"story_facts": dict(Counter(it.fact for it in bench.story_cloze[::2])),
+            "topic_pairs": len(bench.topic_cloze) // 2,
+            "violations": len(counterbalance_violations(bench.story_cloze + bench.topic_cloze))}
 
 
 def main() -> None:
@@ -82,10 +74,8 @@ def main() -> None:
     t0 = time.perf_counter()
     bench = make_benchmark(args.bench_items, seed=0)
     bt = time.perf_counter() - t0
-    from slmlab.world.stories import generate_plans
-
     usage = lemma_usage({lang: [x for s in stories for x in s.sentences[lang]] for lang in ("en", "fr")})
-    shape = topic_cloze_shape(bench, generate_plans(args.bench_items, 0, "heldout"))
+    pairs = cloze_pairs(bench)
     sentences = sum(len(s.sentences["en"]) for s in stories)
     distinct = len({" ".join(s.sentences["en"]) for s in stories})
     res = {
@@ -98,7 +88,7 @@ def main() -> None:
         "lemmas_used_in_stories": {lang: {k: v for k, v in u.items()} for lang, u in usage.items()},
         "arcs": 1 + len(ARCS), "sentence_templates": sum(len(v) for v in TEMPLATES.values()),
         "template_slots": len(TEMPLATES), "ending_templates": len(ENDINGS) + 3,
-        "topic_cloze_shape": shape,
+        "cloze_pairs": pairs,
     }
     print(f"{res['stories_per_s']:.0f} stories/s on one core ({args.n} stories, "
           f"{res['mean_sentences']} sentences each); benchmark of {res['benchmark_items']} items "
@@ -108,8 +98,8 @@ def main() -> None:
           f"en {usage['en']['total']['used']}/{usage['en']['total']['declared']} "
           f"fr {usage['fr']['total']['used']}/{usage['fr']['total']['declared']}; "
           f"{res['arcs']} arcs, {res['sentence_templates']} sentence templates, "
-          f"{res['ending_templates']} endings; TopicCloze right endings naming a topic noun "
-          f"{shape['right_names_topic_noun']:.0%}")
+          f"{res['ending_templates']} endings; StoryCloze pairs per fact {pairs['story_facts']}, "
+          f"{pairs['topic_pairs']} TopicCloze pairs, {pairs['violations']} counterbalance violations")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2))
 

@@ -103,8 +103,8 @@ ARCS = {
     "gift": Arc("gift", TOPICS, "child", (
         Slot("occasion", opts=lambda t, plan: {"time": range(len(TIMES))}),
         Slot("idea"),
-        Slot("errand", opts=lambda t, plan: {"place": range(len(t.places))}),
-        Slot("get", opts=lambda t, plan: {**_spot(t, plan), "color": COLORS}),
+        Slot("errand"),
+        Slot("get", opts=lambda t, plan: {"color": COLORS}),
         Slot("hide", True, _spot),
         Slot("arrive", True),
         Slot("give"),

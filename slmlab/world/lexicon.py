@@ -152,7 +152,6 @@ sweet = sucré
 """)
 POSITIVE = ("happy", "glad", "relieved", "proud", "cheerful", "calm")
 NEGATIVE = ("sad", "worried", "upset", "angry", "disappointed", "scared")
-OPPOSITE = dict(zip(POSITIVE, NEGATIVE)) | dict(zip(NEGATIVE, POSITIVE))
 
 # --- verbs ---------------------------------------------------------------------------------
 _verbs("""

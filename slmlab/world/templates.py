@@ -107,14 +107,15 @@ _add("gift", "idea", None,
      ("{N:hero} had an idea for a present", "{N:hero} a eu une idée de cadeau"),
      ("{N:hero} had saved money all week for a present",
       "{N:hero} avait économisé toute la semaine pour un cadeau"))
+# presents come from a shop (bought or chosen), never from where the story takes place
 _add("gift", "errand", None,
-     ("so {he:hero} went {to_place} to look for a present",
-      "alors {he:hero} est allé{e:hero} {to_place} pour chercher un cadeau"),
-     ("{he:hero} went {to_place} and looked for a present everywhere",
-      "{he:hero} est allé{e:hero} {to_place} et a cherché un cadeau partout"))
+     ("so {he:hero} went to the toy shop to look for a present",
+      "alors {he:hero} est allé{e:hero} au magasin de jouets pour chercher un cadeau"),
+     ("{he:hero} went to the market and looked for a present everywhere",
+      "{he:hero} est allé{e:hero} au marché et a cherché un cadeau partout"))
 _add("gift", "get", None,
-     ("there, {he:hero} bought {np:obj:a+} at a little stall",
-      "là, {he:hero} a acheté {np:obj:a+} à un petit stand"),
+     ("there, {he:hero} bought {np:obj:a+} and some {color} paper",
+      "là, {he:hero} a acheté {np:obj:a+} et du papier {color}"),
      ("{he:hero} chose {np:obj:a+} and wrapped {it:obj} in {color} paper",
       "{he:hero} a choisi {np:obj:a+} et {it:obj} a emballé{e:obj} dans du papier {color}"))
 _add("gift", "hide", None,
