@@ -27,6 +27,7 @@ import torch
 
 from app.reference import LayerMaps, load_reference
 from slmlab import generate
+from slmlab.generate import MAX_PROMPT_SECONDS, SamplingConfig, check_text
 from slmlab.config import cache_dir
 from slmlab.constants import LANGS
 from slmlab.evaluate import token_logprobs, vocab_n_units
@@ -39,9 +40,7 @@ from slmlab.world import make_benchmark
 log = logging.getLogger("slmlab.app")
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"  # the committed default model
-MAX_PROMPT_SECONDS = 30.0  # longer prompts are refused (units grow at 12.5 Hz; the demo is live)
-MAX_CONTINUATION_SECONDS = 20.0
-MAX_TEXT_CHARS = 600  # a typed prompt; about 40 s of speech
+# the limits on prompts and continuations are the CLI's: slmlab.generate holds them for both
 REFERENCE_PAIRS = 60  # aligned EN/FR pairs in the map: 120 points, UMAP fits in ~1 s once compiled
 NEIGHBOURS = 3  # nearest reference sentences shown per language
 SPEECH_CACHE_BYTES = 64 << 20  # synthesised prompts kept in memory (LRU by bytes)
@@ -260,11 +259,7 @@ class DemoSession:
         """Speak `text` with the first held-out voice of `lang` -> float32 [T] at 24 kHz."""
         if lang not in LANGS:
             raise ValueError(f"language must be one of {', '.join(LANGS)}; got {lang!r}")
-        text = (text or "").strip()
-        if not text:
-            raise ValueError("type a sentence to speak first (or record / upload audio)")
-        if len(text) > MAX_TEXT_CHARS:
-            raise ValueError(f"the text is too long ({len(text)} characters, limit {MAX_TEXT_CHARS})")
+        text = check_text(text)
         wav = self.speech_cache.get((text, lang))
         if wav is None:
             wav = synthesize(text, voices(lang, "test")[0])  # shared: callers never write to it
@@ -294,12 +289,7 @@ class DemoSession:
                         top_k: int = 50, seed: int = 0) -> Continuation:
         """Encode the prompt, sample about `seconds` of new units (fewer if the model emits
         EOS), decode prompt and continuation together (slmlab.generate) -> Continuation."""
-        if not 0 < seconds <= MAX_CONTINUATION_SECONDS:
-            raise ValueError(f"continuation length must be in (0, {MAX_CONTINUATION_SECONDS:g}] s")
-        if not 0 <= temperature <= 5:
-            raise ValueError(f"temperature must be in [0, 5]; got {temperature}")
-        if not 0 <= int(seed) < 2**63:
-            raise ValueError(f"seed must be in [0, 2^63); got {seed}")
+        SamplingConfig(seconds, temperature, int(top_k), int(seed))  # the CLI's checks
         t0 = time.perf_counter()
         with self.model_lock:
             prompt, new, audio = generate.continue_speech(

@@ -10,7 +10,7 @@ from typing import Any
 import gradio as gr
 
 from app.actions import TYPED, Actions
-from app.session import MAX_CONTINUATION_SECONDS, MAX_PROMPT_SECONDS
+from slmlab.generate import MAX_CONTINUATION_SECONDS, MAX_PROMPT_SECONDS
 
 INTRO = """# slmlab — a speech-only language model, live
 Speak (or type) a prompt in **English or French**: the model hears it as discrete units and
