@@ -10,6 +10,7 @@ Layer 0 is the embedding output, layer L the last block (`output_hidden_states=T
   is the quantity to compare across arms, not the raw cosine.
 - Retrieval: EN->FR accuracy is how often the FR nearest neighbour (cosine) of EN_i is FR_i,
   and the reverse for FR->EN.
+- Both come with 95% bootstrap CIs over sentence pairs (`gap_ci`, `retrieval_*_ci`).
 - `Projector`: fits a 2-D map (UMAP, or PCA) on reference sentences and places new
   utterances (the demo's microphone) into it, with nearest neighbours per language.
 """
@@ -24,7 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from slmlab.evaluate import _batches, _model_device, progress_bar
+from slmlab.evaluate import _batches, _model_device, bootstrap_ci, progress_bar
 
 
 @torch.no_grad()
@@ -79,22 +80,48 @@ def _unit(x: np.ndarray, center: bool = False) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
-def alignment(en: np.ndarray, fr: np.ndarray, center: bool = False) -> dict:
-    """Cosine of translation pairs vs. mismatched pairs for one layer: en, fr [N, H]."""
+PAIR_KEYS = ("pair_gaps", "hits_en_fr", "hits_fr_en")  # per-pair values behind the means
+
+
+def alignment(en: np.ndarray, fr: np.ndarray, center: bool = False, n_resamples: int = 1000,
+              seed: int = 0, keep_pairs: bool = False) -> dict:
+    """Cosine of translation pairs vs. mismatched pairs for one layer: en, fr [N, H].
+
+    Pair i's own gap is cos(EN_i, FR_i) minus the mean cosine of EN_i and of FR_i with every
+    other sentence; these [N] average exactly to the gap, and a bootstrap over pairs gives
+    `gap_ci` (the mismatched baseline of each pair is held fixed). Retrieval hits per pair give
+    `retrieval_*_ci` the same way. `keep_pairs` adds the per-pair values (`PAIR_KEYS`), so seeds
+    can be pooled and arms compared pair by pair."""
     n = len(en)
     if n < 2 or fr.shape != en.shape:
         raise ValueError(f"need >= 2 aligned pairs of equal shape; got {en.shape}, {fr.shape}")
     sim = _unit(en, center) @ _unit(fr, center).T  # [N, N]
-    pair = float(np.mean(np.diag(sim)))
-    rand = float((sim.sum() - np.trace(sim)) / (n * (n - 1)))
-    return {"cos_pairs": pair, "cos_random": rand, "gap": pair - rand,
-            "retrieval_en_fr": float(np.mean(sim.argmax(1) == np.arange(n))),
-            "retrieval_fr_en": float(np.mean(sim.argmax(0) == np.arange(n)))}
+    diag = np.diag(sim)
+    others = (sim.sum(1) - diag + sim.sum(0) - diag) / (2 * (n - 1))  # [N]
+    pair = {"pair_gaps": diag - others, "hits_en_fr": (sim.argmax(1) == np.arange(n)) * 1.0,
+            "hits_fr_en": (sim.argmax(0) == np.arange(n)) * 1.0}
+    res = {"cos_pairs": float(diag.mean()), "cos_random": float((sim.sum() - diag.sum()) / (n * (n - 1))),
+           "gap": float(pair["pair_gaps"].mean()),
+           "retrieval_en_fr": float(pair["hits_en_fr"].mean()),
+           "retrieval_fr_en": float(pair["hits_fr_en"].mean())}
+    res.update(pair_cis(pair, n_resamples, seed))
+    if keep_pairs:
+        res.update({k: v.tolist() for k, v in pair.items()})
+    return res
 
 
-def alignment_by_layer(en_states: np.ndarray, fr_states: np.ndarray, center: bool = False) -> list[dict]:
+def pair_cis(pair: dict, n_resamples: int = 1000, seed: int = 0) -> dict:
+    """{gap_ci, retrieval_en_fr_ci, retrieval_fr_en_ci} from per-pair values [N] (PAIR_KEYS)."""
+    names = {"pair_gaps": "gap_ci", "hits_en_fr": "retrieval_en_fr_ci",
+             "hits_fr_en": "retrieval_fr_en_ci"}
+    return {names[k]: list(bootstrap_ci(np.asarray(pair[k]), n_resamples, seed=seed))
+            for k in PAIR_KEYS if k in pair}
+
+
+def alignment_by_layer(en_states: np.ndarray, fr_states: np.ndarray, center: bool = False,
+                       keep_pairs: bool = False) -> list[dict]:
     """`alignment` for every layer of [L+1, N, H] states: a list of L+1 dicts with `layer`."""
-    return [{"layer": i, **alignment(en_states[i], fr_states[i], center)}
+    return [{"layer": i, **alignment(en_states[i], fr_states[i], center, keep_pairs=keep_pairs)}
             for i in range(en_states.shape[0])]
 
 
@@ -206,10 +233,11 @@ def aligned_states(model: Any, aligned: list[dict], *, bos: int, pool: str = "me
 def probe_checkpoint(ckpt_or_model: Any, eval_dir: Any, *, out: str | Path | None = None,
                      method: str = "pca", layer: int | None = None, limit: int | None = 500,
                      n_units: int | None = None, pool: str = "mean", device: str | None = None,
-                     progress: bool | None = None) -> dict:
+                     progress: bool | None = None, keep_pairs: bool = False) -> dict:
     """Alignment + retrieval per layer on aligned.jsonl; writes probe.json and HTML figures.
 
     The map is drawn at `layer` (default: the layer with the largest alignment gap).
+    `keep_pairs` returns the per-pair values of every layer too (not written to probe.json).
     """
     from slmlab import plots
     from slmlab.evaluate import EvalSet, default_device, load_eval, resolve_model
@@ -224,7 +252,8 @@ def probe_checkpoint(ckpt_or_model: Any, eval_dir: Any, *, out: str | Path | Non
     if len(rows) < 2:
         raise ValueError("probing needs aligned.jsonl with at least 2 sentence pairs")
     en, fr = aligned_states(model, rows, bos=n_units, pool=pool, progress=progress, device=dev)
-    layers = alignment_by_layer(en, fr)
+    layers = alignment_by_layer(en, fr, keep_pairs=True)
+    per_pair = [{k: r.pop(k) for k in PAIR_KEYS} for r in layers]
     best = max(layers, key=lambda r: r["gap"])["layer"]
     layer = best if layer is None else layer
     if not 0 <= layer < len(layers):
@@ -241,4 +270,7 @@ def probe_checkpoint(ckpt_or_model: Any, eval_dir: Any, *, out: str | Path | Non
                                [r["fr_text"] for r in rows], method=method,
                                title=f"layer {layer} ({method})")
         plots.save_html(fig, out / f"map_layer{layer}_{method}.html")
+    if keep_pairs:
+        for r, extra in zip(layers, per_pair):
+            r.update(extra)
     return result

@@ -27,10 +27,12 @@ def run(args: argparse.Namespace) -> int:
 
     res = probe_checkpoint(args.ckpt, args.eval, out=args.out, method=args.method,
                            layer=args.layer, limit=args.limit, pool=args.pool, device=args.device)
-    print("| layer | cos pairs | cos random | gap | EN->FR | FR->EN |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("| layer | cos pairs | cos random | gap | gap 95% CI | EN->FR | FR->EN |")
+    print("|---:|---:|---:|---:|---|---:|---:|")
     for r in res["layers"]:
+        lo, hi = r["gap_ci"]
         print(f"| {r['layer']} | {r['cos_pairs']:.3f} | {r['cos_random']:.3f} | {r['gap']:.3f} | "
-              f"{100 * r['retrieval_en_fr']:.1f} | {100 * r['retrieval_fr_en']:.1f} |")
+              f"[{lo:.3f}, {hi:.3f}] | {100 * r['retrieval_en_fr']:.1f} | "
+              f"{100 * r['retrieval_fr_en']:.1f} |")
     print(f"map at layer {res['map_layer']} ({res['method']}) in {args.out}")
     return 0

@@ -130,3 +130,18 @@ def test_plot_helpers_shapes(tmp_path):
     assert spec.data[0].z.shape[0] == 513
     path = plots.save_html(units, tmp_path / "u.html", offline=True)
     assert path.exists() and (tmp_path / "plotly.min.js").exists()
+
+
+def test_gap_ci_over_pairs_excludes_zero_only_when_translations_are_closer():
+    rng = np.random.default_rng(6)
+    en = rng.normal(size=(120, 32))
+    close = probe.alignment(en, en + 1.5 * rng.normal(size=en.shape), keep_pairs=True)
+    assert close["gap_ci"][0] > 0 and close["gap_ci"][0] <= close["gap"] <= close["gap_ci"][1]
+    # the per-pair gaps average exactly to the gap; hits to the retrieval accuracies
+    assert np.mean(close["pair_gaps"]) == pytest.approx(close["gap"])
+    assert np.mean(close["hits_fr_en"]) == pytest.approx(close["retrieval_fr_en"])
+    lo, hi = close["retrieval_en_fr_ci"]
+    assert lo <= close["retrieval_en_fr"] <= hi
+    unrelated = probe.alignment(en, rng.normal(size=en.shape))
+    assert unrelated["gap_ci"][0] < 0 < unrelated["gap_ci"][1]
+    assert "pair_gaps" not in unrelated
