@@ -68,4 +68,7 @@ def run_cli(argv: list[str], capsys) -> tuple[int, str]:
         code = main([str(a) for a in argv])
     except SystemExit as err:  # argparse errors
         code = err.code
-    return code, capsys.readouterr().err
+    err = capsys.readouterr().err
+    # progress bars (transformers' "Loading weights") are not messages: drop their lines
+    lines = err.split("\n")
+    return code, "\n".join(line for line in lines if "\r" not in line and "it/s]" not in line)
