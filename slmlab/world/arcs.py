@@ -19,8 +19,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Callable
 
-from slmlab.world.lexicon import (BOYS, COLORS, GIRLS, NEGATIVE, PETS, POSITIVE, SIZES, TIMES,
-                                  TOPIC_DATA, TOPICS)
+from slmlab.world.lexicon import (BOYS, COLORS, GIRLS, LOSS_FEELINGS, NEGATIVE, PETS, POSITIVE,
+                                  SIZES, TIMES, TOPIC_DATA, TOPICS)
 from slmlab.world.templates import ENDINGS, TEMPLATES
 from slmlab.world.topics import SPOT_PREPS
 
@@ -75,7 +75,13 @@ WEATHER = Slot("weather", True, lambda t, plan: {"idx": range(len(t.weather))})
 ACTIVITY = Slot("activity", True, lambda t, plan: {"idx": range(len(t.activities)), **_subj(t, plan)})
 SEE = Slot("see", True, lambda t, plan: {"animal": t.animals, "adj": SEE_ADJS,
                                          **_subj(t, plan), **_spot(t, plan)})
+# how the hero reacts: to a runaway pet or a storm with any negative feeling, to a broken
+# thing without fear (LOSS_FEELINGS: "scared" would not follow the story)
 REACTION = Slot("reaction", True, lambda t, plan: {"feeling": NEGATIVE, "cry": (False, True)})
+REACTION_LOSS = Slot("reaction", True, lambda t, plan: {"feeling": LOSS_FEELINGS, "cry": (False, True)})
+# animals a pet runs after: small ones that run or fly off (not a lion, a cow or a snail)
+NOT_CHASED = {"jellyfish", "owl", "fish", "goldfish", "cow", "horse", "donkey", "pig", "reindeer",
+              "penguin", "monkey", "lion", "giraffe", "elephant", "worm", "snail", "bee", "ladybird"}
 
 
 def _acts(t) -> list:
@@ -85,9 +91,9 @@ def _acts(t) -> list:
 ARCS = {
     "pet": Arc("pet", tuple(x for x in TOPICS if x not in ("space", "sea")), "child_or_parent", (
         _setting(pet=True), WITH, WEATHER, ACTIVITY,
-        Slot("runaway", opts=lambda t, plan: {"animal": t.animals}),
+        Slot("runaway", opts=lambda t, plan: {"animal": [a for a in t.animals if a not in NOT_CHASED]}),
         REACTION,
-        Slot("call", True, derive=lambda prev, plan: {"place": prev["setting"]["place"]}),
+        Slot("call", True),
         Slot("clue", opts=_spot, types=("prints", "noise", "collar")),
         Slot("rescue", opts=_spot),
     ), ("pet_hug", "pet_home", "pet_leash", "pet_wash"), pet=True),
@@ -130,7 +136,7 @@ ARCS = {
         Slot("work", True),
         Slot("wrong", opts=lambda t, plan: {"agent": t.agents}, types=("fall", "agent"),
              derive=lambda prev, plan: {"thing": prev["goal"]["make"][1]}),
-        REACTION,
+        REACTION_LOSS,
         Slot("fix", derive=lambda prev, plan: {"thing": prev["goal"]["make"][1]}),
     ), ("m_proud", "m_show"), obj_sg=True),
     "trip": Arc("trip", ("beach", "forest", "farm", "snow", "space", "sea", "city", "garden"),

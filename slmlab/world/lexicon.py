@@ -152,6 +152,7 @@ sweet = sucré
 """)
 POSITIVE = ("happy", "glad", "relieved", "proud", "cheerful", "calm")
 NEGATIVE = ("sad", "worried", "upset", "angry", "disappointed", "scared")
+LOSS_FEELINGS = NEGATIVE[:5]  # after losing or breaking something (not scared)
 
 # --- verbs ---------------------------------------------------------------------------------
 _verbs("""

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from slmlab.world import topics as _topics  # noqa: F401  (fills TOPIC_DATA)
 from slmlab.world.arcs import ARCS, CHAR_ADJS, SEE_ADJS, arcs_for, count_arc, draw_arc, kids, pet_options
-from slmlab.world.lexicon import (BOYS, COLORS, GIRLS, NEGATIVE, PETS, POSITIVE, SIZES,
+from slmlab.world.lexicon import (BOYS, COLORS, GIRLS, LOSS_FEELINGS, PETS, POSITIVE, SIZES,
                                   TIMES, TOPIC_DATA, TOPICS)
 from slmlab.world.topics import FALL_PREPS, SPOT_PREPS
 
@@ -173,7 +173,7 @@ def _lost_plan(rng: random.Random, topic: str, hero: Person) -> Plan:
         ev.append(("find", {"mode": "had"}))
     ev.append(_problem(rng, t))
     if "reaction" in chosen:
-        ev.append(("reaction", {"feeling": rng.choice(NEGATIVE), "cry": rng.random() < 0.5}))
+        ev.append(("reaction", {"feeling": rng.choice(LOSS_FEELINGS), "cry": rng.random() < 0.5}))
     prob = ev[-2 if "reaction" in chosen else -1][1]
     where = ({"spot": prob["spot"], "prep": prob["prep"]} if prob["mode"] == "fall"
              else _spot(rng, t, tuple(SPOT_PREPS)))
@@ -230,7 +230,7 @@ def _count_story(t, friend: bool, spots: int) -> int:
     setting = len(t.places) * 2
     opt_size = {"weather": len(t.weather), "activity": len(t.activities),
                 "see": len(t.animals) * len(SEE_ADJS) * spots,
-                "reaction": len(NEGATIVE) * 2}
+                "reaction": len(LOSS_FEELINGS) * 2}
     count = 0
     for intro, n_intro in (("setting", 1), ("found", spots), ("had", 1)):
         base = 4 + (intro != "setting") + friend

@@ -224,7 +224,7 @@ milk||a|cow
 ride|mount|a|horse
 collect||some|egg
 ride|mount|a|donkey""", """
-The sun was rising. = Le soleil se levait.
+The cows were mooing in the field. = Les vaches meuglaient dans le champ.
 The animals were hungry. = Les animaux avaient faim.
 The grass was wet. = L'herbe était mouillée.""")
 
