@@ -29,6 +29,10 @@ browser: ## Debian's Chromium for the real-browser tests (no browser download)
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	  else echo "note: chromium missing and not root: browser tests will be skipped (sudo apt-get install chromium)"; fi; }
+	@# flite and festival: English engines held out from tokenizer training (units benchmark)
+	@command -v flite >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq flite festival festvox-kallpc16k >/dev/null; \
+	  else echo "note: flite/festival missing and not root: held-out engine checks will be skipped"; fi; }
 
 wordlists: ## Debian's word lists, for the benchmark's non-word audit (tests/test_bench_audit.py)
 	@test -f /usr/share/dict/american-english-large -a -f /usr/share/dict/british-english -a -f /usr/share/dict/french || { \

@@ -123,3 +123,78 @@ def test_phone_metrics():
     assert pnmi([0, 1, 2, 0] * 50, shuffled(phones)) < 0.2
     assert unit_phone_accuracy([0, 1, 2], ["a", "b", "c"], [2, 1, 9], ["c", "x", "a"]) == \
         pytest.approx(2 / 3)  # unit 9 unseen: falls back to the most frequent phone
+
+
+# -- voice pool, speaker perturbation, held-out engines, prompt preparation -----------------
+from slmlab.speech import AudioError  # noqa: E402
+from slmlab.speech.perturb import Perturbation, perturb, random_perturbation  # noqa: E402
+from slmlab.speech.phones import dedup, edit_distance, unit_edit_distance  # noqa: E402
+from slmlab.speech.prompt import prepare_prompt  # noqa: E402
+from slmlab.speech.tts import (HELDOUT_FAMILIES, TRAIN_FAMILIES, canonical_voice,  # noqa: E402
+                               engine_voices, sample_voice)
+
+
+def test_voice_families_split_and_continuous_parameters():
+    assert not set(TRAIN_FAMILIES) & set(HELDOUT_FAMILIES)
+    rng = np.random.default_rng(0)
+    train = [sample_voice("fr", rng, "train") for _ in range(50)]
+    held = [sample_voice("en", rng, "heldout") for _ in range(20)]
+    assert all(v.ident.split("+")[1] in TRAIN_FAMILIES for v in train)
+    assert all(v.ident.split("+")[1] in HELDOUT_FAMILIES for v in held)
+    assert len({v.rate for v in train}) > 20 and len({v.pitch_range for v in train}) > 20
+    wav = synthesize(FR, sample_voice("fr", rng, "heldout"))
+    assert len(wav) > SAMPLE_RATE
+    assert canonical_voice("en").ident.split("+")[1] == canonical_voice("fr").ident.split("+")[1]
+
+
+def test_perturbation_keeps_length_and_level_but_changes_the_voice():
+    wav = synthesize(EN, voices("en")[0])
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        out = perturb(wav, random_perturbation(rng))
+        assert out.shape == wav.shape and out.dtype == np.float32
+        assert abs(float(np.abs(out).max()) - float(np.abs(wav).max())) < 1e-4
+    hi = perturb(wav, Perturbation(pitch=1.6, formant=1.25))
+    assert np.abs(_spectrum(hi) - _spectrum(wav)).sum() > 0.2 * np.abs(_spectrum(wav)).sum()
+    slow = perturb(wav, Perturbation(speed=1.2))
+    assert abs(len(slow) / len(wav) - 1.2) < 0.02
+    with pytest.raises(ValueError, match="formant"):
+        Perturbation(formant=9.0)
+
+
+@pytest.mark.skipif(not engine_voices(), reason="flite/festival not installed (make browser)")
+def test_held_out_engines_speak_english_at_24k():
+    for v in engine_voices():
+        wav = synthesize(EN, v)
+        assert wav.dtype == np.float32 and 1.0 < len(wav) / SAMPLE_RATE < 6.0
+        assert 0.5 < float(np.abs(wav).max()) <= PEAK + 1e-6
+
+
+def test_unit_edit_distance():
+    assert dedup([3, 3, 5, 5, 5, 3]) == [3, 5, 3]
+    assert edit_distance("kitten", "sitting") == 3
+    assert unit_edit_distance([1, 1, 2, 3], [1, 2, 2, 3]) == 0.0
+    assert unit_edit_distance([1, 2, 3, 4], [5, 6, 7, 8]) == 1.0
+    assert unit_edit_distance([1, 2, 3, 4], [1, 2, 9, 4]) == 0.25
+
+
+def test_prepare_prompt_trims_silence_and_noise_and_normalises():
+    wav = synthesize(EN, voices("en")[3])
+    rng = np.random.default_rng(0)
+    lead, tail = SAMPLE_RATE, int(1.5 * SAMPLE_RATE)
+    quiet = np.concatenate([np.zeros(lead), wav * 0.03, np.zeros(tail)]).astype(np.float32)
+    quiet += (rng.standard_normal(len(quiet)) * 0.001).astype(np.float32)
+    out = prepare_prompt(quiet)
+    assert len(wav) - 0.3 * SAMPLE_RATE < len(out) < len(wav) + 0.5 * SAMPLE_RATE
+    loud = prepare_prompt(np.concatenate([np.zeros(lead), wav * 0.9]).astype(np.float32))
+    rms = [float(np.sqrt(np.mean(x ** 2))) for x in (out, loud)]
+    assert abs(20 * np.log10(rms[0] / rms[1])) < 1.5  # same level whatever the input level
+    assert float(np.abs(out).max()) <= 0.95 + 1e-6
+
+
+def test_prepare_prompt_rejects_noise_and_silence():
+    rng = np.random.default_rng(0)
+    with pytest.raises(AudioError, match="no speech"):
+        prepare_prompt((rng.standard_normal(2 * SAMPLE_RATE) * 0.1).astype(np.float32))
+    with pytest.raises(AudioError, match="silent"):
+        prepare_prompt(np.zeros(SAMPLE_RATE, np.float32))

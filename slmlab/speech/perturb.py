@@ -69,8 +69,11 @@ def change_gender(wav: np.ndarray, sr: int, p: Perturbation) -> np.ndarray:
     f0 = call(snd.to_pitch(pitch_floor=PITCH_FLOOR, pitch_ceiling=PITCH_CEIL),
               "Get quantile", 0, 0, 0.5, "Hertz")
     new_median = 0.0 if not np.isfinite(f0) else float(np.clip(f0 * p.pitch, 50.0, 450.0))
-    out = call(snd, "Change gender", PITCH_FLOOR, PITCH_CEIL, p.formant, new_median,
-               p.pitch_range, p.speed)
+    try:
+        out = call(snd, "Change gender", PITCH_FLOOR, PITCH_CEIL, p.formant, new_median,
+                   p.pitch_range, p.speed)
+    except parselmouth.PraatError:  # no usable pitch (whispery or very short audio):
+        out = call(snd, "Change gender", PITCH_FLOOR, PITCH_CEIL, p.formant, 0.0, 1.0, p.speed)
     return np.asarray(out.values[0], np.float32)
 
 

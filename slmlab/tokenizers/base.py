@@ -64,12 +64,23 @@ def read_tokenizer_json(path: Path) -> dict | None:
         raise TokenizerError(f"{f} is not valid JSON ({e}); re-save the tokenizer") from None
 
 
+PRETRAINED = "neural"  # the name of the shipped speaker-invariant tokenizer
+
+
+def pretrained_dir(name: str = "neural-2048") -> Path:
+    """Directory of a tokenizer shipped inside the package (`slmlab/tokenizers/pretrained/`)."""
+    return Path(__file__).parent / "pretrained" / name
+
+
 def load_tokenizer(path: str | Path, device: str | None = None) -> Tokenizer:
     """Load a tokenizer: a saved built-in dir (its tokenizer.json says "kind": "builtin" for
     log-mel k-means or "neural" for the speaker-invariant encoder),
-    a Mimi checkpoint file or directory, or the string 'mimi' (Mimi from the local cache)."""
+    a Mimi checkpoint file or directory, the string 'mimi' (Mimi from the local cache) or
+    'neural' (the shipped speaker-invariant tokenizer, `pretrained_dir()`)."""
     if str(path) == "mimi":
         return _mimi("mimi", device)
+    if str(path) == PRETRAINED:  # the shipped tokenizer, wherever the package is installed
+        path = pretrained_dir()
     p = Path(path)
     if not p.exists():
         raise TokenizerError(f"no tokenizer at {p}; give a directory saved by "

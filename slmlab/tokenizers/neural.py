@@ -31,6 +31,11 @@ from slmlab.tokenizers.units import (A_HOP, DEC_FFT, DEC_GAIN, LOG_FLOOR, N_MELS
                                      griffin_lim, log_mel, mel_filterbank)
 
 SUB = 8  # analysis frames (10 ms) per unit frame (80 ms at 12.5 Hz)
+# log-mel values more than DYN_RANGE nats (~61 dB) below the utterance's loudest bin are
+# clamped to that floor: digital silence, empty high bands and faint noise then look alike.
+# Without it, noise 60 dB down changed half the units (it fills near-empty bands, which the
+# per-band standardisation then blows up).
+DYN_RANGE = 7.0
 
 
 class ConvBlock(nn.Module):
@@ -86,11 +91,15 @@ class UnitDecoder(nn.Module):
         return self.out(self.high(self.up(h))).transpose(1, 2)
 
 
-def normalised_logmel(wav: torch.Tensor, fb: torch.Tensor) -> torch.Tensor:
+def normalised_logmel(wav: torch.Tensor, fb: torch.Tensor,
+                      dyn_range: float = DYN_RANGE) -> torch.Tensor:
     """wav [B, T] -> per-utterance, per-band standardised log-mel [B, 8F, 80], F = ceil(T/1920).
-    Standardising per band removes the channel's and much of the speaker's spectral tilt."""
+    Standardising per band removes the channel's and much of the speaker's spectral tilt;
+    `dyn_range` > 0 first clamps the floor (see DYN_RANGE)."""
     f = math.ceil(wav.shape[-1] / (SUB * A_HOP))
     lm = log_mel(wav.float(), fb, f * SUB)
+    if dyn_range > 0:
+        lm = torch.maximum(lm, lm.amax((1, 2), keepdim=True) - dyn_range)
     mu, sd = lm.mean(1, keepdim=True), lm.std(1, keepdim=True).clamp(min=1e-3)
     return (lm - mu) / sd
 
@@ -104,7 +113,8 @@ class NeuralTokenizer:
     hop = SUB * A_HOP
 
     def __init__(self, encoder: UnitEncoder, centroids: torch.Tensor,
-                 decoder: UnitDecoder | None = None, info: dict | None = None, gl_iters: int = 32):
+                 decoder: UnitDecoder | None = None, info: dict | None = None, gl_iters: int = 32,
+                 dyn_range: float = DYN_RANGE):
         self.encoder = encoder.eval().cpu()
         self.centroids = centroids.float().contiguous()  # [K, dim], unit rows (trainer normalises)
         self.decoder = decoder.eval().cpu() if decoder is not None else None
@@ -112,6 +122,7 @@ class NeuralTokenizer:
         self.name = f"neural-{self.vocab_size}-{self.frame_rate:g}hz"
         self.info = dict(info or {})  # training facts for the card (objective, data, figures)
         self.gl_iters = gl_iters
+        self.dyn_range = float(dyn_range)
         self.fb = mel_filterbank()
         self.fb_dec = mel_filterbank(n_fft=DEC_FFT)
 
@@ -121,7 +132,7 @@ class NeuralTokenizer:
     @torch.no_grad()
     def embed(self, wav: torch.Tensor) -> torch.Tensor:
         """wav [B, T] at 24 kHz -> unit-rate embeddings z [B, ceil(T / 1920), dim]."""
-        return self.encoder(normalised_logmel(wav.cpu().float(), self.fb))
+        return self.encoder(normalised_logmel(wav.cpu().float(), self.fb, self.dyn_range))
 
     @torch.no_grad()
     def encode(self, wav: torch.Tensor) -> torch.Tensor:
@@ -174,7 +185,8 @@ class NeuralTokenizer:
                             "blocks25": len(self.encoder.mid), "blocks12": len(self.encoder.top)},
                 "decoder": None if self.decoder is None else
                 {"width": self.decoder.emb.embedding_dim, "blocks": len(self.decoder.high)},
-                "gl_iters": self.gl_iters, "n_mels": N_MELS, "analysis_hop": A_HOP}
+                "gl_iters": self.gl_iters, "n_mels": N_MELS, "analysis_hop": A_HOP,
+                **({"dyn_range": self.dyn_range} if self.dyn_range else {})}
 
     def checksum(self) -> str:
         h = hashlib.sha256()
@@ -222,7 +234,8 @@ class NeuralTokenizer:
         if meta.get("decoder"):
             dec = UnitDecoder(meta["vocab_size"], **meta["decoder"])
             dec.load_state_dict({k[8:]: v for k, v in w.items() if k.startswith("decoder.")})
-        tok = cls(enc, w["centroids"], dec, meta.get("info"), meta.get("gl_iters", 32))
+        tok = cls(enc, w["centroids"], dec, meta.get("info"), meta.get("gl_iters", 32),
+                  meta.get("dyn_range", 0.0))  # saved before the floor existed: none
         if meta.get("checksum") not in (None, tok.checksum()):
             raise TokenizerError(f"checksum mismatch in {p}: the weights or the model code "
                                  "changed after saving; retrain it")

@@ -58,7 +58,10 @@ def training_item(task: tuple) -> dict:
     wav, phones = synthesize(text, sample_voice(lang, rng, "train"), with_phones=True)
     out = {"clean": _lm(wav)}
     for k in ("p1", "p2"):
-        out[k] = _lm(perturb(wav, random_perturbation(rng), seed=seed))
+        try:
+            out[k] = _lm(perturb(wav, random_perturbation(rng), seed=seed))
+        except Exception:  # Praat refuses a rare utterance: keep it, as an unperturbed copy
+            out[k] = out["clean"]
     out["phones"] = frame_phones(phones, out["clean"].shape[0], lang)
     return out
 

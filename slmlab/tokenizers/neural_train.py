@@ -18,6 +18,7 @@ Writes the tokenizer to `out/` and every encoder's figures to `out/train_report.
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 import time
@@ -52,6 +53,7 @@ class NeuralTrainConfig:
     workers: int = 0  # data processes (0: all cores)
     device: str = "auto"  # 'auto' | 'cpu' | 'cuda'
     seed: int = 0
+    init: str = ""  # a saved neural tokenizer to fine-tune (encoder and decoder), or ''
     extra: dict = field(default_factory=dict)  # free-form facts for the card
 
     def __post_init__(self):
@@ -150,10 +152,11 @@ class Objective(nn.Module):
 
 
 def train_encoder(cfg: NeuralTrainConfig, stream: Stream, n_phones: int, objective: str,
-                  dev: torch.device) -> UnitEncoder:
+                  dev: torch.device, init: UnitEncoder | None = None) -> UnitEncoder:
     torch.manual_seed(cfg.seed)
-    enc = UnitEncoder(cfg.width, cfg.dim).to(dev)
-    obj = Objective(objective, cfg.dim, n_phones).to(dev)
+    enc = (copy.deepcopy(init) if init is not None else UnitEncoder(cfg.width, cfg.dim)).to(dev)
+    enc.train()
+    obj = Objective(objective, enc.dim, n_phones).to(dev)
     params = list(enc.parameters()) + list(obj.parameters())
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01)
     g = torch.Generator().manual_seed(cfg.seed)
@@ -248,12 +251,17 @@ def encode_one(enc: UnitEncoder, cent: torch.Tensor, wav: np.ndarray,
 
 
 def train_decoder(cfg: NeuralTrainConfig, enc: UnitEncoder, cent: torch.Tensor, canon: list,
-                  dev: torch.device) -> UnitDecoder:
+                  dev: torch.device, init: NeuralTokenizer | None = None) -> UnitDecoder:
     """Canonical-voice decoder: units of the canonical voice's own audio -> its raw log-mel."""
     norm = torch.from_numpy(np.concatenate([c["norm"] for c in canon])).to(dev)
     raw = torch.from_numpy(np.concatenate([c["raw"] for c in canon])).to(dev).float()
     units = torch.cat([(z @ cent.T).argmax(-1) for z in embed_stream(enc, norm).split(65536)])
     dec = UnitDecoder(cent.shape[0]).to(dev)
+    if init is not None and init.decoder is not None:  # fine-tuning: start from its decoder,
+        dec = copy.deepcopy(init.decoder).to(dev)  # each new unit takes the embedding of the
+        old = init.centroids.to(dev)  # old unit nearest to it (new ids are a re-clustering)
+        with torch.no_grad():
+            dec.emb.weight.copy_(dec.emb.weight[(cent @ old.T).argmax(1)])
     opt = torch.optim.AdamW(dec.parameters(), lr=cfg.lr, weight_decay=0.01)
     g = torch.Generator().manual_seed(cfg.seed)
     fc = cfg.crop // SUB
@@ -304,6 +312,7 @@ def train_neural(cfg: NeuralTrainConfig) -> tuple[NeuralTokenizer, dict]:
 
     t0 = time.time()
     items, canon, utts = make_data(cfg)  # before CUDA starts: the workers fork
+    init = NeuralTokenizer.load(cfg.init) if cfg.init else None
     phones = sorted({p for it in items for p in it["phones"]})
     stream = Stream(items, {p: i for i, p in enumerate(phones)})
     hours = stream.n * 0.01 / 3600
@@ -317,7 +326,8 @@ def train_neural(cfg: NeuralTrainConfig) -> tuple[NeuralTokenizer, dict]:
                        "eval_utterances": len(utts)}, "objectives": {}}
     best = None
     for obj in cfg.objectives:
-        enc = train_encoder(cfg, stream, len(phones), obj, dev)
+        enc = train_encoder(cfg, stream, len(phones), obj, dev,
+                            init.encoder if init is not None else None)
         cent = cluster(cfg, enc, stream, cfg.units)
         fig = score(enc, cent, utts, dev)
         log(f"{obj}: {json.dumps({k: round(v, 3) for k, v in fig.items()})}")
@@ -331,10 +341,11 @@ def train_neural(cfg: NeuralTrainConfig) -> tuple[NeuralTokenizer, dict]:
         if k < cfg.units:
             report.setdefault("units_sweep", {})[str(k)] = score(enc, cluster(cfg, enc, stream, k),
                                                                  utts, dev)
-    dec = train_decoder(cfg, enc, cent, canon, dev)
+    dec = train_decoder(cfg, enc, cent, canon, dev, init)
     report.update(kept=obj, seconds=round(time.time() - t0, 1))
     info = {"objective": obj, "phone_labels_used": "phones" in obj, "data": report["data"],
-            "device": report["device"], "figures": fig, **cfg.extra}
+            "device": report["device"], "figures": fig, **cfg.extra,
+            "fine_tuned_from": init.info if init is not None else None}
     tok = NeuralTokenizer(enc.float().cpu(), cent.float().cpu(), dec.float().cpu(), info)
     tok.save(cfg.out)
     Path(cfg.out, "train_report.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -345,7 +356,7 @@ def train_neural(cfg: NeuralTrainConfig) -> tuple[NeuralTokenizer, dict]:
 def run_cli(args) -> int:
     """`slmlab tokenizer train --kind neural`: options left out keep the config's defaults."""
     names = ("utterances", "canonical", "eval_sentences", "width", "dim", "batch", "seconds",
-             "decoder_seconds", "units", "workers", "device", "seed")
+             "decoder_seconds", "units", "workers", "device", "seed", "init", "lr")
     kw = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
     if getattr(args, "objectives", None):
         kw["objectives"] = tuple(o for o in args.objectives.split(",") if o)
