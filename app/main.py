@@ -8,7 +8,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,40 @@ def create_app(model: str | Path | None = None, session: Any = None,
     return demo
 
 
+def sweep_file_cache(demo: gr.Blocks, ttl: float) -> int:
+    """Delete the files this app put in Gradio's cache (uploads, outputs) that are older
+    than `ttl` seconds; returns how many were deleted.
+
+    Why not only Blocks(delete_cache=...): Gradio 6.31's scheduled cleaner iterates the live
+    sets of cached files while request threads add to them; under load it dies at the first
+    "set changed size during iteration" and nothing is deleted again (measured: 33 MB left
+    after 4 load rounds). Here each set is copied first (one C-level call under the GIL)."""
+    cutoff, n = time.time() - ttl, 0
+    for files in demo.temp_file_sets:
+        for f in list(files):
+            try:
+                if os.lstat(f).st_ctime >= cutoff:
+                    continue
+                os.remove(f)
+                n += 1
+            except FileNotFoundError:  # already gone (Gradio's own cleaner got there)
+                pass
+            files.discard(f)
+    return n
+
+
+def start_file_sweeper(demo: gr.Blocks, ttl: float) -> threading.Thread:
+    """A daemon thread running `sweep_file_cache` every ttl / 4 seconds while `demo` runs."""
+    def loop() -> None:
+        while demo.is_running:
+            time.sleep(max(0.5, ttl / 4))
+            sweep_file_cache(demo, ttl)
+
+    t = threading.Thread(target=loop, daemon=True, name="slmlab-file-sweeper")
+    t.start()
+    return t
+
+
 def launch(model: str | Path | None = None, host: str = "127.0.0.1", port: int = 7860,
            share: bool = False, *, session: Any = None, block: bool = True,
            file_ttl: int = ui.FILE_TTL_S, **session_kw) -> gr.Blocks:
@@ -64,7 +100,10 @@ def launch(model: str | Path | None = None, host: str = "127.0.0.1", port: int =
     block=False returns once the server is up (tests, benchmarks); `demo.local_url` is set."""
     demo = create_app(model, session=session, file_ttl=file_ttl, **session_kw)
     demo.launch(server_name=host, server_port=port, share=share, max_file_size=MAX_FILE_SIZE,
-                prevent_thread_lock=not block, show_error=True, quiet=not block, ssr_mode=False)
+                prevent_thread_lock=True, show_error=True, quiet=not block, ssr_mode=False)
+    start_file_sweeper(demo, file_ttl)
+    if block:
+        demo.block_thread()
     return demo
 
 
