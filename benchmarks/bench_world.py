@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
@@ -80,6 +81,7 @@ def main() -> None:
     distinct = len({" ".join(s.sentences["en"]) for s in stories})
     res = {
         "stories": args.n, "seconds": round(dt, 3), "stories_per_s": round(args.n / dt, 1),
+        "load_average_1min": round(os.getloadavg()[0], 2),  # speeds drop on a shared machine
         "mean_sentences": round(sentences / args.n, 2), "distinct_in_sample": distinct,
         "benchmark_items": len(bench.items()), "benchmark_seconds": round(bt, 3),
         "lemmas": lemma_counts(), "names": len(GIRLS) + len(BOYS),

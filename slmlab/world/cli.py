@@ -49,7 +49,8 @@ def format_story(story, langs=("en", "fr")) -> str:
 
 def format_item(item) -> str:
     if item.kind in ("story", "topic"):
-        lines = [f"[{item.item_id}] {item.kind} cloze, topic={item.topic}"]
+        lines = [f"[{item.item_id}] {item.kind} cloze, topic={item.topic}, tests: {item.fact}, "
+                 f"pair {item.pair_id} (its twin has the endings swapped)"]
         lines += [side_by_side(e, f) for e, f in zip(item.context["en"], item.context["fr"])]
         lines.append(side_by_side("RIGHT: " + item.right["en"], "RIGHT: " + item.right["fr"]))
         lines.append(side_by_side("WRONG: " + item.wrong["en"], "WRONG: " + item.wrong["fr"]))
@@ -65,7 +66,7 @@ def run(args) -> int:
         print("\n\n".join(format_story(s) for s in generate_stories(args.preview, args.seed)))
         return 0
     if args.preview_bench:
-        bench = make_benchmark(5, args.seed)
+        bench = make_benchmark(6, args.seed)  # three counterbalanced pairs
         attr = {"story": "story_cloze", "topic": "topic_cloze"}.get(args.preview_bench, args.preview_bench)
         print("\n\n".join(format_item(x) for x in getattr(bench, attr)))
         return 0
