@@ -67,13 +67,12 @@ def cfg_for(out: Path, tok: Path, **kw) -> K.CorpusConfig:
 # ------------------------------------------------------------------ corpus builds
 
 
-def test_sigkill_during_corpus_build_resumes_to_the_same_rows(tok_dir, reference, tmp_path):
+def _kill_build(out: Path, tok: Path, kills: int, seed: int) -> list[str]:
     """Kill the build (not its workers: they are orphaned and may finish the same shard as the
-    restarted build) at a random moment, twice, then finish it."""
-    out = tmp_path / "c"
-    cmd = [sys.executable, "-m", "slmlab.cli", *build_args(out, tok_dir)]
-    rng = random.Random(0)
-    for _ in range(2):
+    restarted build) at random moments, then let it finish; returns the command."""
+    cmd = [sys.executable, "-m", "slmlab.cli", *build_args(out, tok)]
+    rng = random.Random(seed)
+    for _ in range(kills):
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         t0 = time.time()
         while not (out / "build_config.json").exists() and time.time() - t0 < 60:
@@ -83,8 +82,21 @@ def test_sigkill_during_corpus_build_resumes_to_the_same_rows(tok_dir, reference
         proc.wait()
     done = subprocess.run(cmd, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    ds, meta = K.load_corpus(out)
-    assert ds.to_list() == reference
+    return cmd
+
+
+def test_sigkill_during_corpus_build_resumes_to_the_same_rows(tok_dir, reference, tmp_path):
+    out = tmp_path / "c"
+    _kill_build(out, tok_dir, kills=1, seed=0)
+    assert K.load_corpus(out)[0].to_list() == reference
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sigkill_corpus_build_many_times(tok_dir, reference, tmp_path, seed):
+    out = tmp_path / "c"
+    cmd = _kill_build(out, tok_dir, kills=3, seed=seed)
+    assert K.load_corpus(out)[0].to_list() == reference
     time.sleep(1.0)  # orphans finish their task; a later run must still be clean and identical
     assert subprocess.run(cmd, capture_output=True, text=True).returncode == 0
     assert not list((out / "shards").glob(".tmp-*"))

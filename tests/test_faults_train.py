@@ -146,6 +146,27 @@ def test_metrics_repaired_and_trimmed_and_windows_survive_resume(corpus, tmp_pat
     assert [r["step"] for r in rows(out) if "loss" in r] == [4, 8]
 
 
+def test_tensorboard_purged_to_the_resumed_step(corpus, whole, tmp_path):
+    """Steps logged after the last checkpoint (a kill before the next save) are logged again:
+    TensorBoard must show each step once, with the resumed run's values."""
+    import shutil
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "run"
+    cut_run(corpus, out, 3)
+    shutil.rmtree(out / "step-000003")  # killed after logging step 3, before its save
+    (out / "latest").write_text("step-000002")
+    train(TrainConfig(corpus=corpus, out=out, steps=6, sequence=SEQ, **FAST))
+    acc = EventAccumulator(str(out / "tb"))
+    acc.Reload()
+    events = acc.Scalars("loss")
+    assert [e.step for e in events] == [1, 2, 3, 4, 5, 6]
+    assert [e.value for e in events] == pytest.approx([losses(whole)[s] for s in range(1, 7)],
+                                                      abs=1e-5)
+    assert_same_as_whole(out, whole)
+
+
 def test_kill_before_first_checkpoint_leaves_no_duplicates(corpus, tmp_path):
     out = tmp_path / "run"
     out.mkdir()
