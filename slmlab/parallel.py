@@ -41,7 +41,6 @@ re-splitting it into per-rank micro-batches, so the loss curve continues as if u
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shutil
 import sys
@@ -329,9 +328,3 @@ def describe(kind: str, world: int, shards: bool) -> dict:
     return {"kind": kind, "world_size": world,
             "checkpoint": "dcp-safetensors" if shards else "full-safetensors"}
 
-
-def read_record(ckpt: Path) -> dict:
-    """The `parallel` record of a checkpoint ({} for older checkpoints)."""
-    info = json.loads((Path(ckpt) / "slmlab.json").read_text())
-    record = info.get("parallel")
-    return record if isinstance(record, dict) else {}
