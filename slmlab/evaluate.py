@@ -246,8 +246,9 @@ def task_summary(outcomes: dict[str, np.ndarray], groups: Sequence[Any] | None =
     acc_mismatched, ci_mismatched, gain, ci_gain}: gain = acc - acc_mismatched, its CI from
     a paired bootstrap over items (or pairs)."""
     res = summarize(outcomes["outcomes"], n_resamples, seed, groups)
-    alt = summarize(outcomes["outcomes_sum"], n_resamples, seed, groups)
-    res.update(acc_sum=alt["acc"], ci_sum=alt["ci"])
+    if "outcomes_sum" in outcomes:
+        alt = summarize(outcomes["outcomes_sum"], n_resamples, seed, groups)
+        res.update(acc_sum=alt["acc"], ci_sum=alt["ci"])
     for name in CONTROLS:
         if f"outcomes_{name}" in outcomes:
             c = summarize(outcomes[f"outcomes_{name}"], n_resamples, seed, groups)

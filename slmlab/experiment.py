@@ -7,15 +7,21 @@ en-only, fr-only, mixed (EN+FR, no interleaving), interleave, interleave+finetun
 paper's method: interleaving, then bilingual fine-tuning). `--sweep-p` adds
 interleave+finetune arms at other French probabilities p.
 
-Every final checkpoint is evaluated (cloze + minimal pairs, slmlab.evaluate) and probed
-(alignment gap and retrieval per layer, slmlab.probe). Written to --out:
-`results.json` (per seed and pooled over seeds), `results.md` (tables), `accuracy.html`,
-`alignment.html`, `losses.html`, `sweep_p.html` (with --sweep-p), PNGs when kaleido exists.
-Training runs resume: re-running a killed experiment continues where it stopped.
+Every final checkpoint is evaluated (cloze with its no-context and mismatched-context
+controls, minimal pairs: slmlab.evaluate) and probed (alignment gap and retrieval per layer,
+slmlab.probe). Every arm is compared with `mixed` (the EN+FR baseline) on the same items.
+Written to --out: `results.json` (per seed, pooled over seeds, and `differences`),
+`results.md` (tables), `accuracy.html` (controls drawn on the bars), `gain.html`,
+`differences.html`, `alignment.html`, `losses.html`, `sweep_p.html` (with --sweep-p), PNGs
+when kaleido exists. Training runs resume: re-running a killed experiment continues where it
+stopped.
 
 Pooling over seeds: the items are the same for every seed, so each item's outcome is averaged
-over seeds and the accuracy's CI bootstraps items of that average; `sd` is the spread of the
-per-seed accuracies (seed variance, which the item CI does not include).
+over seeds and the CIs bootstrap items (or counterbalanced pairs) of that average; `sd` is
+the spread of the per-seed accuracies (seed variance, which the item CI does not include).
+Paired differences "<arm> - mixed" average each item over the seeds both arms have (seed s
+of an arm continues the same stage 1 as seed s of mixed) and bootstrap the items; the
+alignment gap differences do the same over sentence pairs, per layer.
 """
 
 from __future__ import annotations
@@ -125,7 +131,8 @@ def _train_phases(configs: list) -> tuple[Path, int]:
 
 
 def assess(ckpt: Path, cfg: ExperimentConfig) -> dict:
-    """Evaluation (with per-item outcomes) and alignment per layer of one checkpoint."""
+    """Evaluation (with per-item outcomes) and alignment per layer (with per-pair values) of
+    one checkpoint."""
     from slmlab.evaluate import evaluate_checkpoint, load_eval
     from slmlab.probe import probe_checkpoint
 
@@ -134,35 +141,105 @@ def assess(ckpt: Path, cfg: ExperimentConfig) -> dict:
                              progress=cfg.progress)
     res = {"ckpt": str(ckpt), "tasks": ev["tasks"]}
     if len(es.aligned) >= 2:
-        res["alignment"] = probe_checkpoint(ckpt, es, limit=cfg.probe_limit,
-                                            progress=cfg.progress)["layers"]
+        res["alignment"] = probe_checkpoint(ckpt, es, limit=cfg.probe_limit, progress=cfg.progress,
+                                            keep_pairs=True)["layers"]
     return res
 
 
+def mean_over_seeds(per_seed: dict[int, dict], seeds: list[int] | None = None) -> dict:
+    """Per-item outcomes and per-pair alignment values averaged over `seeds` (default: all).
+
+    The items are the same for every seed, so averaging item by item keeps the seed pairing:
+    a bootstrap over items of these averages pools seeds without mixing items."""
+    from slmlab.evaluate import OUTCOME_KEYS
+    from slmlab.probe import PAIR_KEYS
+
+    seeds = sorted(per_seed) if seeds is None else seeds
+    first = per_seed[seeds[0]]
+    tasks = {}
+    for key, t in first["tasks"].items():
+        rows = [per_seed[s]["tasks"][key] for s in seeds]
+        tasks[key] = {f: np.mean([r[f] for r in rows], axis=0)
+                      for f in OUTCOME_KEYS if all(f in r for r in rows)}
+        tasks[key].update(item_ids=t.get("item_ids"), groups=t.get("groups"))
+    layers = []
+    for i in range(len(first.get("alignment", []))):
+        rows = [per_seed[s]["alignment"][i] for s in seeds]
+        layers.append({k: np.mean([r[k] for r in rows], axis=0)
+                       for k in PAIR_KEYS if all(k in r for r in rows)})
+    return {"tasks": tasks, "alignment": layers}
+
+
 def pool_seeds(per_seed: dict[int, dict]) -> dict:
-    """{seed: assess() result} -> pooled {tasks: {key: {acc, ci, n, sd, acc_sum}}, alignment}."""
-    from slmlab.evaluate import summarize
+    """{seed: assess() result} -> pooled {tasks: {key: {acc, ci, n, sd, per_seed, acc_sum,
+    acc_no_ctx, acc_mismatched, gain, ci_gain, ...}}, alignment: [{layer, gap, gap_ci, ...}]}."""
+    from slmlab.evaluate import task_summary
+    from slmlab.probe import pair_cis
 
     seeds = sorted(per_seed)
     first = per_seed[seeds[0]]
+    avg = mean_over_seeds(per_seed, seeds)
     tasks = {}
     for key in first["tasks"]:
         rows = [per_seed[s]["tasks"][key] for s in seeds]
-        outcomes = np.mean([r["outcomes"] for r in rows], axis=0)  # [N] averaged over seeds
         accs = [r["acc"] for r in rows]
-        tasks[key] = {**summarize(outcomes), "sd": float(np.std(accs)),
-                      "acc_sum": float(np.mean([r["acc_sum"] for r in rows])),
-                      "per_seed": accs}
+        tasks[key] = {"acc_sum": float(np.mean([r["acc_sum"] for r in rows])),
+                      **task_summary(avg["tasks"][key], avg["tasks"][key].get("groups")),
+                      "sd": float(np.std(accs)), "per_seed": accs}
+        if "gain" in rows[0]:
+            tasks[key]["gain_per_seed"] = [r["gain"] for r in rows]
     pooled: dict[str, Any] = {"tasks": tasks}
     if "alignment" in first:
         layers = []
         for i, row in enumerate(first["alignment"]):
-            vals = {k: [per_seed[s]["alignment"][i][k] for s in seeds] for k in row if k != "layer"}
+            vals = {k: [per_seed[s]["alignment"][i][k] for s in seeds] for k in SCALARS if k in row}
             entry = {"layer": row["layer"], **{k: float(np.mean(v)) for k, v in vals.items()}}
             entry["gap_lo"], entry["gap_hi"] = float(min(vals["gap"])), float(max(vals["gap"]))
+            entry.update(pair_cis(avg["alignment"][i]))  # CIs over pairs of the seed means
             layers.append(entry)
         pooled["alignment"] = layers
     return pooled
+
+
+SCALARS = ("cos_pairs", "cos_random", "gap", "retrieval_en_fr", "retrieval_fr_en")  # per layer
+
+
+def arm_differences(per_arm: dict[str, dict[int, dict]], baseline: str = "mixed") -> dict:
+    """Paired differences "<arm> - <baseline>" for every trained arm (not stage 1), on the
+    seeds both have: per task {diff, ci, n, gain_diff, ci_gain_diff} (slmlab.evaluate.
+    compare_tasks) and per layer the alignment gap difference {layer, diff, ci, n}."""
+    from slmlab.evaluate import compare_tasks, paired_difference
+
+    if baseline not in per_arm:
+        return {}
+    out = {}
+    for label, per_seed in per_arm.items():
+        if label in (baseline, "stage1"):
+            continue
+        seeds = sorted(set(per_seed) & set(per_arm[baseline]))
+        if not seeds:
+            continue
+        a, b = mean_over_seeds(per_seed, seeds), mean_over_seeds(per_arm[baseline], seeds)
+        layers = [{"layer": i, **paired_difference(la["pair_gaps"], lb["pair_gaps"])}
+                  for i, (la, lb) in enumerate(zip(a["alignment"], b["alignment"]))
+                  if "pair_gaps" in la and "pair_gaps" in lb]
+        out[f"{label} - {baseline}"] = {"seeds": seeds,
+                                        "tasks": compare_tasks(a["tasks"], b["tasks"]),
+                                        "alignment": layers}
+    return out
+
+
+def _drop_per_item(result: dict) -> None:
+    """Per-item outcomes and per-pair values live in the pooled numbers, not in the file."""
+    from slmlab.evaluate import PER_ITEM_KEYS
+    from slmlab.probe import PAIR_KEYS
+
+    for t in result["tasks"].values():
+        for k in PER_ITEM_KEYS:
+            t.pop(k, None)
+    for row in result.get("alignment", []):
+        for k in PAIR_KEYS:
+            row.pop(k, None)
 
 
 def run_experiment(cfg: ExperimentConfig) -> dict:
@@ -172,12 +249,11 @@ def run_experiment(cfg: ExperimentConfig) -> dict:
         for label, (ckpt, tokens) in train_seed(cfg, seed).items():
             print(f"experiment: evaluating {label} (seed {seed})", flush=True)
             per_arm.setdefault(label, {})[seed] = {**assess(ckpt, cfg), "tokens": tokens}
-    results = {"config": to_dict(cfg), "arms": {}}
+    results = {"config": to_dict(cfg), "arms": {}, "differences": arm_differences(per_arm)}
     for label, per_seed in per_arm.items():
         pooled = pool_seeds(per_seed)
-        for r in per_seed.values():  # outcomes live in the pooled numbers, not in the file
-            for t in r["tasks"].values():
-                t.pop("outcomes", None)
+        for r in per_seed.values():
+            _drop_per_item(r)
         results["arms"][label] = {"pooled": pooled, "seeds": {str(s): r for s, r in per_seed.items()}}
     write_outputs(results, cfg)
     return results
@@ -192,7 +268,8 @@ def _cell(t: dict) -> str:
 
 
 def markdown(results: dict) -> str:
-    """Tables: accuracy (pooled, then per seed), alignment summary, gap per layer."""
+    """Tables: accuracy (pooled, then per seed), context controls per arm, paired differences
+    against `mixed`, alignment summary, gap per layer with CIs, paired gap differences."""
     arms = results["arms"]
     names = list(arms)
     keys = list(next(iter(arms.values()))["pooled"]["tasks"])
@@ -206,26 +283,83 @@ def markdown(results: dict) -> str:
     out.append("| tokens trained (after stage 1; stage1 = the shared start) | " + " | ".join(
         f"{int(np.mean([arms[a]['seeds'][s].get('tokens', 0) for s in seeds])):,}" for a in names)
         + " |")
+    out += _controls_md(arms) + _differences_md(results.get("differences") or {})
     for s in seeds:
         out += ["", f"## Accuracy (%), seed {s}", "", head]
         out += [f"| {k} | " + " | ".join(f"{100 * arms[a]['seeds'][s]['tasks'][k]['acc']:.1f}"
                                          for a in names) + " |" for k in keys]
     if all("alignment" in arms[a]["pooled"] for a in names):
-        out += ["", "## Cross-lingual alignment (mean over seeds)", "",
-                "| arm | best layer | gap (best) | gap (mean over layers) | cos pairs (best) | "
-                "EN->FR (best) | FR->EN (best) |", "|---|---:|---:|---:|---:|---:|---:|"]
-        for a in names:
-            lay = arms[a]["pooled"]["alignment"]
-            b = max(lay, key=lambda r: r["gap"])
-            out.append(f"| {a} | {b['layer']} | {b['gap']:.3f} | {np.mean([r['gap'] for r in lay]):.3f}"
-                       f" | {b['cos_pairs']:.3f} | {100 * b['retrieval_en_fr']:.1f} | "
-                       f"{100 * b['retrieval_fr_en']:.1f} |")
-        out += ["", "## Alignment gap per layer", "", "| layer | " + " | ".join(names) + " |",
-                "|---:|" + "---:|" * len(names)]
-        n_layers = len(arms[names[0]]["pooled"]["alignment"])
-        out += [f"| {i} | " + " | ".join(f"{arms[a]['pooled']['alignment'][i]['gap']:.3f}"
-                                        for a in names) + " |" for i in range(n_layers)]
+        out += _alignment_md(arms, results.get("differences") or {})
     return "\n".join(out) + "\n"
+
+
+def _controls_md(arms: dict) -> list[str]:
+    """Per arm: accuracy with the true context [CI], with no context, with a mismatched
+    context, and the context gain [paired CI] (cloze tasks, seeds pooled)."""
+    from slmlab.evaluate import _ci, _pct, _signed
+
+    out = ["", "## Context controls (%), mean over seeds", "",
+           "acc: true context; no ctx: BOS + ending only; mismatched: another pair's context "
+           "(same condition); gain = acc - mismatched, 95% CI paired over items. A model that "
+           "uses the story has a gain whose CI excludes 0."]
+    for arm, r in arms.items():
+        tasks = {k: t for k, t in r["pooled"]["tasks"].items() if "gain" in t}
+        if not tasks:
+            continue
+        out += ["", f"### {arm}", "", "| task:condition | acc [95% CI] | no ctx | mismatched | "
+                "gain [95% CI] |", "|---|---:|---:|---:|---:|"]
+        out += [f"| {k} | {_pct(t['acc'])} {_ci(t['ci'])} | {_pct(t.get('acc_no_ctx'))} | "
+                f"{_pct(t['acc_mismatched'])} | {_signed(t['gain'], t['ci_gain'])} |"
+                for k, t in tasks.items()]
+    return out
+
+
+def _differences_md(diffs: dict) -> list[str]:
+    from slmlab.evaluate import markdown_differences
+
+    if not diffs:
+        return []
+    seeds = ", ".join(str(s) for s in next(iter(diffs.values()))["seeds"])
+    return ["", f"## Paired differences between arms (points; items paired, seeds {seeds} pooled)",
+            "", "acc: difference in accuracy [95% CI]; gain: difference in context gain [95% CI].",
+            "", markdown_differences({n: d["tasks"] for n, d in diffs.items()})]
+
+
+def _alignment_md(arms: dict, diffs: dict) -> list[str]:
+    names = list(arms)
+    out = ["", "## Cross-lingual alignment (mean over seeds)", "",
+           "| arm | best layer | gap (best) [95% CI] | gap (mean over layers) | cos pairs (best) | "
+           "EN->FR (best) [95% CI] | FR->EN (best) |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for a in names:
+        lay = arms[a]["pooled"]["alignment"]
+        b = max(lay, key=lambda r: r["gap"])
+        out.append(f"| {a} | {b['layer']} | {b['gap']:.3f} {_ci3(b.get('gap_ci'))} | "
+                   f"{np.mean([r['gap'] for r in lay]):.3f} | {b['cos_pairs']:.3f} | "
+                   f"{100 * b['retrieval_en_fr']:.1f} {_ci_pct(b.get('retrieval_en_fr_ci'))} | "
+                   f"{100 * b['retrieval_fr_en']:.1f} |")
+    out += ["", "## Alignment gap per layer [95% CI over sentence pairs]", "",
+            "| layer | " + " | ".join(names) + " |", "|---:|" + "---:|" * len(names)]
+    n_layers = len(arms[names[0]]["pooled"]["alignment"])
+    out += [f"| {i} | " + " | ".join(
+        f"{arms[a]['pooled']['alignment'][i]['gap']:.3f} "
+        f"{_ci3(arms[a]['pooled']['alignment'][i].get('gap_ci'))}" for a in names) + " |"
+        for i in range(n_layers)]
+    with_layers = {n: d["alignment"] for n, d in diffs.items() if d.get("alignment")}
+    if with_layers:
+        out += ["", "## Alignment gap differences per layer (paired over sentence pairs)", "",
+                "| layer | " + " | ".join(with_layers) + " |", "|---:|" + "---:|" * len(with_layers)]
+        out += [f"| {i} | " + " | ".join(f"{d[i]['diff']:+.3f} [{d[i]['ci'][0]:+.3f}, "
+                                         f"{d[i]['ci'][1]:+.3f}]" for d in with_layers.values())
+                + " |" for i in range(min(len(d) for d in with_layers.values()))]
+    return out
+
+
+def _ci3(ci: list | None) -> str:
+    return "" if not ci else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def _ci_pct(ci: list | None) -> str:
+    return "" if not ci else f"[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
 
 
 def write_outputs(results: dict, cfg: ExperimentConfig) -> None:
@@ -236,7 +370,13 @@ def write_outputs(results: dict, cfg: ExperimentConfig) -> None:
     (out / "results.json").write_text(json.dumps(results, indent=1))
     (out / "results.md").write_text(markdown(results))
     arms = results["arms"]
-    figs = {"accuracy": plots.accuracy_figure({a: r["pooled"]["tasks"] for a, r in arms.items()})}
+    tasks = {a: r["pooled"]["tasks"] for a, r in arms.items()}
+    figs = {"accuracy": plots.accuracy_figure(tasks)}
+    if any(t.get("gain") is not None for ts in tasks.values() for t in ts.values()):
+        figs["gain"] = plots.gain_figure(tasks)
+    if results.get("differences"):
+        figs["differences"] = plots.difference_figure(
+            {n: d["tasks"] for n, d in results["differences"].items()})
     if all("alignment" in r["pooled"] for r in arms.values()):
         figs["alignment"] = plots.alignment_figure({a: r["pooled"]["alignment"] for a, r in arms.items()})
     figs["losses"] = plots.loss_figure(_metrics_files(out / f"seed{cfg.seeds[0]}"),

@@ -37,25 +37,97 @@ def save_png(fig: go.Figure, path: str | Path) -> Path | None:
     return Path(path)
 
 
-def accuracy_figure(results: Mapping[str, Mapping[str, Mapping[str, Any]]],
-                    title: str = "accuracy per condition (95% CI)", chance: float = 0.5) -> go.Figure:
-    """Grouped bars: x = task:condition, one bar per arm, CI error bars.
+CONTROL_MARKERS = {"acc_no_ctx": ("no context", "line-ew-open"),
+                   "acc_mismatched": ("mismatched context", "x-thin-open")}
 
-    `results` = {arm: {"story:en-fr": {"acc": a, "ci": [lo, hi]}, ...}} (evaluate's `tasks`).
+
+def accuracy_figure(results: Mapping[str, Mapping[str, Mapping[str, Any]]],
+                    title: str = "accuracy per condition (95% CI)", chance: float = 0.5,
+                    controls: bool = True) -> go.Figure:
+    """Grouped bars: x = task:condition, one bar per arm, CI error bars; on each bar, markers
+    for the controls (accuracy with no context: a dash; with a mismatched context: a cross).
+
+    `results` = {arm: {"story:en-fr": {"acc": a, "ci": [lo, hi], "acc_no_ctx": ...,
+    "acc_mismatched": ...}, ...}} (evaluate's `tasks`); tasks without controls get no markers.
     """
     fig = go.Figure()
-    for arm, tasks in results.items():
+    for i, (arm, tasks) in enumerate(results.items()):
         keys = list(tasks)
-        acc = np.array([tasks[k]["acc"] for k in keys], dtype=float)
-        lo = np.array([tasks[k]["ci"][0] for k in keys], dtype=float)
-        hi = np.array([tasks[k]["ci"][1] for k in keys], dtype=float)
-        fig.add_trace(go.Bar(name=arm, x=keys, y=100 * acc,
+        acc, lo, hi = (np.array([_get(tasks[k], f) for k in keys]) for f in ("acc", "ci0", "ci1"))
+        color = _color(i)
+        fig.add_trace(go.Bar(name=arm, x=keys, y=100 * acc, offsetgroup=arm, legendgroup=arm,
+                             marker_color=color,
                              error_y=dict(type="data", symmetric=False, array=100 * (hi - acc),
                                           arrayminus=100 * (acc - lo))))
+        for field, (label, symbol) in CONTROL_MARKERS.items():
+            y = np.array([_get(tasks[k], field) for k in keys])
+            if not controls or np.isnan(y).all():
+                continue
+            fig.add_trace(go.Scatter(
+                name=f"{arm}: {label}", x=keys, y=100 * y, mode="markers", offsetgroup=arm,
+                legendgroup=arm, marker=dict(symbol=symbol, size=14, color="black",
+                                             line=dict(width=2, color="black")),
+                hovertemplate=f"{arm}, {label}: %{{y:.1f}}%<extra></extra>"))
     if chance is not None:
         fig.add_hline(y=100 * chance, line_dash="dot", line_color="gray", annotation_text="chance")
-    fig.update_layout(barmode="group", title=title, yaxis_title="accuracy (%)",
+    fig.update_layout(barmode="group", scattermode="group", title=title,
+                      yaxis_title="accuracy (%)", xaxis_title="task:condition", legend_title="arm")
+    return fig
+
+
+def _get(task: Mapping[str, Any], field: str) -> float:
+    """A task's number, NaN when absent; ci0/ci1 are the CI's bounds."""
+    if field in ("ci0", "ci1"):
+        return float(task["ci"][int(field[-1])])
+    v = task.get(field)
+    return float("nan") if v is None else float(v)
+
+
+def _color(i: int) -> str:
+    import plotly.colors
+
+    palette = plotly.colors.qualitative.Plotly
+    return palette[i % len(palette)]
+
+
+def gain_figure(results: Mapping[str, Mapping[str, Mapping[str, Any]]],
+                title: str = "context gain: accuracy with the story minus with another story "
+                             "(95% CI)") -> go.Figure:
+    """Grouped bars of the context gain (points) per cloze task:condition and arm, with the
+    paired CI; 0 = the model does not use the story. Tasks without a gain are left out."""
+    fig = go.Figure()
+    for i, (arm, tasks) in enumerate(results.items()):
+        keys = [k for k, t in tasks.items() if t.get("gain") is not None]
+        g = np.array([tasks[k]["gain"] for k in keys], dtype=float)
+        lo = np.array([tasks[k]["ci_gain"][0] for k in keys], dtype=float)
+        hi = np.array([tasks[k]["ci_gain"][1] for k in keys], dtype=float)
+        fig.add_trace(go.Bar(name=arm, x=keys, y=100 * g, marker_color=_color(i),
+                             error_y=dict(type="data", symmetric=False, array=100 * (hi - g),
+                                          arrayminus=100 * (g - lo))))
+    fig.add_hline(y=0, line_color="gray")
+    fig.update_layout(barmode="group", title=title, yaxis_title="gain (points)",
                       xaxis_title="task:condition", legend_title="arm")
+    return fig
+
+
+def difference_figure(differences: Mapping[str, Mapping[str, Mapping[str, Any]]],
+                      title: str = "paired difference in accuracy between arms (95% CI)"
+                      ) -> go.Figure:
+    """Points with CIs: one trace per comparison ("interleave+finetune - mixed": {task: {diff,
+    ci}}), x = task:condition; 0 = no difference."""
+    fig = go.Figure()
+    for i, (name, tasks) in enumerate(differences.items()):
+        keys = list(tasks)
+        d = np.array([tasks[k]["diff"] for k in keys], dtype=float)
+        lo = np.array([tasks[k]["ci"][0] for k in keys], dtype=float)
+        hi = np.array([tasks[k]["ci"][1] for k in keys], dtype=float)
+        fig.add_trace(go.Scatter(name=name, x=keys, y=100 * d, mode="markers", offsetgroup=name,
+                                 marker=dict(size=10, color=_color(i)),
+                                 error_y=dict(type="data", symmetric=False, array=100 * (hi - d),
+                                              arrayminus=100 * (d - lo))))
+    fig.add_hline(y=0, line_color="gray")
+    fig.update_layout(scattermode="group", title=title, yaxis_title="difference (points)",
+                      xaxis_title="task:condition", legend_title="comparison")
     return fig
 
 
@@ -64,14 +136,19 @@ def alignment_figure(layers_by_arm: Mapping[str, Sequence[Mapping[str, float]]],
     """Lines: alignment `metric` (gap | cos_pairs | cos_random | retrieval_*) per layer per arm.
 
     `layers_by_arm` = {arm: [{"layer": i, "gap": g, ...}, ...]} (probe.alignment_by_layer);
-    an entry may carry `gap_lo`/`gap_hi` (spread over seeds), drawn as error bars.
+    error bars show the gap's `gap_ci` (bootstrap over sentence pairs) when present, else
+    `<metric>_lo`/`<metric>_hi` (spread over seeds).
     """
     fig = go.Figure()
     for arm, layers in layers_by_arm.items():
         x = [r["layer"] for r in layers]
         y = [r[metric] for r in layers]
         err = None
-        if f"{metric}_lo" in layers[0]:
+        if metric == "gap" and "gap_ci" in layers[0]:  # CI over sentence pairs
+            err = dict(type="data", symmetric=False,
+                       array=[r["gap_ci"][1] - r["gap"] for r in layers],
+                       arrayminus=[r["gap"] - r["gap_ci"][0] for r in layers])
+        elif f"{metric}_lo" in layers[0]:
             err = dict(type="data", symmetric=False,
                        array=[r[f"{metric}_hi"] - r[metric] for r in layers],
                        arrayminus=[r[metric] - r[f"{metric}_lo"] for r in layers])
