@@ -479,7 +479,15 @@ def build_corpus(cfg: CorpusConfig) -> Path:
     """Build (or resume) the corpus described by `cfg`; returns its directory.
 
     Steps: stories -> tokenizer (trained on corpus audio if built-in and absent) -> shards
-    (finished ones skipped) -> eval set -> meta.json (written last)."""
+    (finished ones skipped) -> eval set -> meta.json (written last). One build per directory
+    at a time (`<out>/.lock`; a second one fails at once)."""
+    from slmlab.checkpoint import RunLock
+
+    with RunLock(Path(cfg.out)):
+        return _build_corpus(cfg)
+
+
+def _build_corpus(cfg: CorpusConfig) -> Path:
     t0 = time.time()
     out = prepare_dir(cfg)
     stories = make_stories(cfg)
@@ -540,9 +548,7 @@ def write_meta(out: Path, cfg, tok, tok_path: str, n_shards: int, eval_counts: d
         "build": {**timing, "units_per_s": round(frames / max(timing.get("total_s", 0), 1e-9), 1),
                   "created": time.strftime("%Y-%m-%dT%H:%M:%S")},
     }
-    tmp = out / f".{META_FILE}.tmp"
-    tmp.write_text(json.dumps(meta, indent=1))
-    os.replace(tmp, out / META_FILE)
+    write_json_atomic(out / META_FILE, meta)  # fsynced: a corpus is done only when it is
     return meta
 
 

@@ -150,6 +150,21 @@ def test_tokenizer_replaced_at_the_same_path(tok_dir, tmp_path, capsys):
     assert snapshot(out) == before
 
 
+def test_two_builds_of_one_corpus_and_a_read_only_out(tok_dir, tmp_path, capsys):
+    from slmlab.checkpoint import RunLock
+
+    out = tmp_path / "c"
+    with RunLock(out):
+        code, err = run_cli(build_args(out, tok_dir, stories=1), capsys)
+    assert code == 2 and "being written by another process" in err
+    assert not (out / "shards").exists()
+    with tmpfs(tmp_path / "ro", 1024) as mnt:
+        remount_readonly(mnt)
+        code, err = run_cli(build_args(mnt / "c", tok_dir, stories=1), capsys)
+        assert code == 2 and err.count("\n") == 1 and "Read-only file system" in err
+        assert "give a writable output path" in err
+
+
 def test_disk_full_during_corpus_build(tok_dir, reference, tmp_path, capsys):
     with tmpfs(tmp_path / "small", 40) as mnt:
         out = mnt / "c"
