@@ -128,8 +128,10 @@ def test_french_participle_agreement(plans, texts):
         hs = "e" if p.hero.gender == "f" else ""
         for (kind, a), fr in zip(p.events, t["fr"]):
             if kind == "resolve":
-                assert re.search(rf"\b(l'|les )a retrouvé{suffix}\b|\b(l'|les )ont retrouvé{suffix}\b", fr), fr
-                if a["mode"] == "bring":
+                assert re.search(rf"\b(l'|les )a retrouvé{suffix}\b|\b(l'|les )ont (jamais )?retrouvé{suffix}\b", fr), fr
+                if a["mode"] == "never":
+                    assert re.search(rf"\bl'a aidé{hs} à chercher .* ne (l'|les )ont jamais", fr), fr
+                elif a["mode"] == "bring":
                     assert f"lui a rapporté{suffix}." in fr, fr
                 else:
                     assert re.search(rf"\bl'a aidé{hs} à chercher", fr), fr
@@ -368,14 +370,20 @@ def test_objects_are_introduced_before_the(plans, texts):
 
 def test_closing_feelings_follow_the_story(plans, texts):
     """A contest's "how did the hero feel" ending is positive if the hero won, else negative;
-    lost-object stories end happily because the object came back."""
+    a lost-object story ends happily if the object came back, sadly if it never did."""
     from slmlab.world.lexicon import NEGATIVE, POSITIVE
 
-    seen = set()
+    seen, lost = set(), set()
     for p, t in zip(plans, texts):
         end = p.events[-1][1]
         if end["tmpl"] == "c_feel":
             won = p.roles["winner"] == p.hero
             assert (end["feeling"] in POSITIVE) == won and (end["feeling"] in NEGATIVE) != won
             seen.add(won)
+        if p.arc == "lost":  # the object came back (happy) or never did (sad, "went home without")
+            found = dict(p.events)["resolve"]["mode"] != "never"
+            assert (end["feeling"] in POSITIVE) == found, t["en"]
+            assert ("never found" in t["en"][-2]) != found and ("without" in t["en"][-1]) <= (not found)
+            lost.add((found, end["tmpl"]))
     assert seen == {True, False}
+    assert lost >= {(True, "mood"), (False, "mood"), (False, "gone"), (True, "thank")}

@@ -151,6 +151,9 @@ class EnglishRealiser:
 
     def _resolve(self, a: dict, plan: Plan) -> str:
         helper, it, them = self.person(plan.helper, plan), self.it(plan), self.obj_pron(plan.hero)
+        if a["mode"] == "never":
+            obj = self.np(plan.obj, "the", plan.obj_num)
+            return f"{helper} helped {them} look for {obj} everywhere, but they never found {it}"
         if a["mode"] == "bring":
             return f"{helper} found {it} {self.spot(plan, a)} and brought {it} back to {them}"
         obj = self.np(plan.obj, "the", plan.obj_num)
@@ -163,6 +166,10 @@ class EnglishRealiser:
             return f"in the end, {hero} was {a['feeling']} and thanked {helper}"
         if a["tmpl"] == "play":
             return f"after that, {hero} and {helper} played with {obj} for a long time"
+        if a["tmpl"] == "mood":  # the feeling follows whether the object came back
+            return f"that night, {hero} was very {a['feeling']}"
+        if a["tmpl"] == "gone":
+            return f"in the end, {hero} went home without {obj}, and {self.subj(a['hero'])} was {a['feeling']}"
         return f"{hero} was {a['feeling']} again, because {helper} had found {obj}"
 
     # --- template placeholders (see slmlab.world.templates) ----------------------------------

@@ -231,6 +231,12 @@ class FrenchRealiser:
     def _resolve(self, a: dict, plan: Plan) -> str:
         helper, cl = self.person(plan.helper, plan), self.obj_clitic(plan)
         g, num = self.gender(plan.obj), plan.obj_num
+        if a["mode"] == "never":
+            hero, obj = plan.hero, self.np(plan.obj, "the", num)
+            return (f"{helper} {'la' if hero.gender == 'f' else 'le'} a "
+                    f"{participle('aidé', hero.gender, 'sg')} à chercher {obj} partout, mais "
+                    f"{self.both(hero, plan.helper)} ne {cl} ont jamais "
+                    f"{participle('retrouvé', g, num)}")
         if a["mode"] == "bring":
             return (f"{helper} {cl} a {participle('retrouvé', g, num)} {self.spot(plan, a)} "
                     f"et {cl} lui a {participle('rapporté', g, num)}")
@@ -250,6 +256,12 @@ class FrenchRealiser:
             return f"à la fin, {hero} était {feel} et {self.subj(h)} a remercié {helper}"
         if a["tmpl"] == "play":
             return f"après ça, {hero} et {helper} ont joué longtemps avec {obj}"
+        if a["tmpl"] == "mood":  # the feeling follows whether the object came back
+            return f"ce soir-là, {hero} était très {self.adj(a['feeling'], h.gender, 'sg')}"
+        if a["tmpl"] == "gone":
+            went = participle("rentré", h.gender, "sg")
+            return (f"à la fin, {hero} est {went} à la maison sans {obj}, et {self.subj(h)} était "
+                    f"{self.adj(a['feeling'], h.gender, 'sg')}")
         feel = self.adj(a["feeling"], h.gender, "sg")
         return f"{hero} était de nouveau {feel}, car {helper} avait retrouvé {obj}"
 

@@ -28,14 +28,16 @@ from dataclasses import replace
 
 from slmlab.world.arcs import ARCS, contest_ending
 from slmlab.world.lexicon import PETS, TOPIC_DATA
-from slmlab.world.planner import Plan, make_plan, plan_rng
+from slmlab.world.planner import ENDINGS as LOST_ENDINGS
+from slmlab.world.planner import SAD_ENDINGS, SPOT_PREPS, Plan, lost_ending, make_plan, plan_rng
 from slmlab.world.realise import realise, realisers
 from slmlab.world.templates import ENDINGS
 
 FACTS = ("object", "winner", "feeling", "pet", "weather", "place")
 # (arc, fact) -> ending templates that state the fact
 FACT_ENDINGS = {
-    ("lost", "object"): ("play", "because"),
+    ("lost", "object"): ("play", "because", "gone"),
+    ("lost", "feeling"): ("mood",),
     ("gift", "object"): ("g_love", "g_thank"),
     ("make", "object"): ("m_proud", "m_show"),
     ("trip", "object"): ("t_sleep", "t_best"),
@@ -48,16 +50,28 @@ FACT_ENDINGS = {
     ("pet", "place"): ("pet_home",),
 }
 # ending templates per arc that name a noun of the story's topic (TopicCloze uses only these)
-TOPICAL = {"lost": ("play", "because")} | {
+TOPICAL = {"lost": ("play", "because", "gone")} | {
     name: tuple(e for e in arc.endings if ENDINGS[e]["topical"]) for name, arc in ARCS.items()}
 
 
 def facts_for(plan: Plan) -> list[str]:
-    """The facts a twin of `plan` can change (fear: only a feared animal, not the dark)."""
+    """The facts a twin of `plan` can change (fear: only a feared animal, not the dark; lost:
+    whether the object came back, only when it was not simply dropped somewhere)."""
     out = [f for (arc, f) in FACT_ENDINGS if arc == plan.arc]
     if plan.arc == "fear" and _event(plan, "fear")["type"] != "animal":
         out.remove("object")
+    if plan.arc == "lost" and _event(plan, "problem")["mode"] == "fall":
+        out.remove("feeling")
     return out
+
+
+def fits(plan: Plan, tmpl: str) -> bool:
+    """Whether ending `tmpl` can close `plan`: a lost object that never came back is not
+    played with or thanked for, and one that came back is not missed."""
+    if plan.arc != "lost":
+        return True
+    found = _event(plan, "resolve")["mode"] != "never"
+    return tmpl in (LOST_ENDINGS if found else SAD_ENDINGS)
 
 
 def _event(plan: Plan, kind: str) -> dict:
@@ -72,6 +86,8 @@ def with_ending(plan: Plan, tmpl: str) -> Plan:
     args = {**args, "tmpl": tmpl}
     if plan.arc == "contest":
         args = contest_ending(plan, args)
+    if plan.arc == "lost":
+        args = lost_ending(plan, tmpl, args["joy"])
     plan.events[-1] = (kind, args)
     return plan
 
@@ -92,7 +108,15 @@ def twin(plan: Plan, fact: str, rng: random.Random) -> Plan | None:
     end = b.events[-1][1]
     nouns = realisers()["en"].nouns
     said = _mentions(realise(plan, ("en",)))
-    if fact in ("winner", "feeling"):
+    if fact == "feeling" and b.arc == "lost":  # the object came back, or never did
+        i = next(i for i, (k, _) in enumerate(b.events) if k == "resolve")
+        if b.events[i][1]["mode"] == "never":
+            b.events[i] = ("resolve", {"mode": "search", "spot": rng.randrange(len(t.spots)),
+                                       "prep": rng.choice(tuple(SPOT_PREPS))})
+        else:
+            b.events[i] = ("resolve", {"mode": "never"})
+        b.events[-1] = ("ending", lost_ending(b, end["tmpl"], end["joy"]))
+    elif fact in ("winner", "feeling"):
         w, lo = b.roles["winner"], b.roles["loser"]
         b.roles = {"winner": lo, "loser": w}
         b.events[-1] = ("ending", contest_ending(b, end))
@@ -168,7 +192,10 @@ def story_pairs(n_pairs: int, seed: int, split: str = "heldout"):
         if not open_facts:
             continue
         fact = min(open_facts, key=lambda f: (counts[f], rng.random()))
-        a = with_ending(plan, rng.choice(FACT_ENDINGS[(plan.arc, fact)]))
+        tmpls = [x for x in FACT_ENDINGS[(plan.arc, fact)] if fits(plan, x)]
+        if not tmpls:
+            continue
+        a = with_ending(plan, rng.choice(tmpls))
         b = twin(a, fact, rng)
         if b is None:
             continue
@@ -201,6 +228,8 @@ def _compatible(a: Plan, b: Plan) -> bool:
         return False
     if a.arc == "fear" and _event(a, "fear")["type"] != _event(b, "fear")["type"]:
         return False
+    if a.arc == "lost" and not fits(b, a.events[-1][1]["tmpl"]):
+        return False
     return not (a.arc == "pet" and b.topic in ("space", "sea"))
 
 
@@ -215,7 +244,7 @@ def topic_pairs(n_pairs: int, seed: int, split: str = "heldout", window: int = 2
         rng = random.Random(f"tc-pair:{seed}:{i}")
         a = make_plan(plan_rng(seed, split, i), split)
         i += 1
-        a = with_ending(a, rng.choice(TOPICAL[a.arc]))
+        a = with_ending(a, rng.choice([x for x in TOPICAL[a.arc] if fits(a, x)]))
         while len(pool) < window:
             pool.append(make_plan(plan_rng(seed, split + ":tc", j), split))
             j += 1

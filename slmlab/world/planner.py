@@ -26,7 +26,8 @@ import zlib
 from dataclasses import dataclass, field
 
 from slmlab.world import topics as _topics  # noqa: F401  (fills TOPIC_DATA)
-from slmlab.world.arcs import ARCS, CHAR_ADJS, SEE_ADJS, arcs_for, count_arc, draw_arc, kids, pet_options
+from slmlab.world.arcs import (ARCS, CHAR_ADJS, LOSE_FEEL, SEE_ADJS, arcs_for, count_arc, draw_arc,
+                               kids, pet_options)
 from slmlab.world.lexicon import (BOYS, COLORS, GIRLS, LOSS_FEELINGS, PETS, POSITIVE, SIZES,
                                   TIMES, TOPIC_DATA, TOPICS)
 from slmlab.world.topics import FALL_PREPS, SPOT_PREPS
@@ -37,8 +38,12 @@ MIN_SENTENCES, MAX_SENTENCES = 4, 7
 OPTIONAL = ("weather", "activity", "see", "reaction")  # in story order (see module doc)
 INTROS = ("setting", "found", "had")  # how the object enters the story
 PROBLEMS = ("agent", "lose", "fall")
-RESOLVES = ("bring", "search")
-ENDINGS = ("thank", "play", "because")
+RESOLVES = ("bring", "search")  # the object comes back; "never": it does not (not after a fall)
+ENDINGS = ("thank", "play", "because", "mood")  # after the object came back
+SAD_ENDINGS = ("mood", "gone")  # after it never came back
+# "mood" after the object came back: the drawn positive feeling, as relief (not pride)
+FOUND_MOOD = {"happy": "happy", "glad": "glad", "relieved": "relieved", "proud": "happy",
+              "cheerful": "cheerful", "calm": "relieved"}
 OBJ_ADJS = COLORS + SIZES
 
 
@@ -175,12 +180,26 @@ def _lost_plan(rng: random.Random, topic: str, hero: Person) -> Plan:
     if "reaction" in chosen:
         ev.append(("reaction", {"feeling": rng.choice(LOSS_FEELINGS), "cry": rng.random() < 0.5}))
     prob = ev[-2 if "reaction" in chosen else -1][1]
-    where = ({"spot": prob["spot"], "prep": prob["prep"]} if prob["mode"] == "fall"
-             else _spot(rng, t, tuple(SPOT_PREPS)))
-    ev.append(("resolve", {"mode": rng.choice(RESOLVES), **where}))
-    ev.append(("ending", {"tmpl": rng.choice(ENDINGS), "hero": hero, "helper": helper,
-                          "feeling": rng.choice(POSITIVE), "obj": plan.obj}))
+    mode = rng.choice(RESOLVES + (() if prob["mode"] == "fall" else ("never",)))
+    if mode == "never":  # nobody finds it: a sad ending
+        ev.append(("resolve", {"mode": mode}))
+    else:
+        where = ({"spot": prob["spot"], "prep": prob["prep"]} if prob["mode"] == "fall"
+                 else _spot(rng, t, tuple(SPOT_PREPS)))
+        ev.append(("resolve", {"mode": mode, **where}))
+    joy = rng.choice(POSITIVE)
+    ev.append(("ending", lost_ending(plan, rng.choice(SAD_ENDINGS if mode == "never" else ENDINGS),
+                                     joy)))
     return plan
+
+
+def lost_ending(plan: Plan, tmpl: str, joy: str) -> dict:
+    """The lost arc's ending event: the feeling follows whether the object came back (`joy`,
+    a positive feeling, read as relief or as a loss)."""
+    found = dict(plan.events)["resolve"]["mode"] != "never"
+    feeling = (FOUND_MOOD[joy] if tmpl == "mood" else joy) if found else LOSE_FEEL[joy]
+    return {"tmpl": tmpl, "hero": plan.hero, "helper": plan.helper, "feeling": feeling,
+            "joy": joy, "obj": plan.obj}
 
 
 def _problem(rng: random.Random, t) -> tuple:
@@ -210,7 +229,7 @@ def count_plans(split: str = "train") -> int:
                 per_hero += heroes * n_comp * _count_story(t, friend, spots)
             for name in arcs_for(topic):
                 total += heroes * _count_arc_cast(ARCS[name], topic, t, gender)
-        total += per_hero * n_time * n_pos * len(ENDINGS)  # time, ending feeling, template
+        total += per_hero * n_time * n_pos  # time, ending feeling (templates: _count_story)
     return total
 
 
@@ -239,9 +258,11 @@ def _count_story(t, friend: bool, spots: int) -> int:
         for k in range(kmax + 1):
             # each size k is drawn first, so subsets of different size never coincide
             opt += _subset_products(list(opt_size.values()), k)
-        # problem and resolution: a fall fixes where the object is found again
-        pr = (len(t.agents) + 1) * spots * len(RESOLVES) \
+        # problem, resolution and ending template: a fall fixes where the object is found
+        # again; after an agent or a loss it may never be found (no spot, sad endings)
+        found = (len(t.agents) + 1) * spots * len(RESOLVES) \
             + len(FALL_PREPS) * len(t.spots) * len(RESOLVES)
+        pr = found * len(ENDINGS) + (len(t.agents) + 1) * len(SAD_ENDINGS)
         count += n_intro * opt * pr
     return obj * setting * count
 
