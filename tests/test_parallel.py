@@ -58,6 +58,23 @@ def in_process(corpus: Path, out: Path, batch_size: int, **kw) -> Path:
                              eval_batches=1, **kw))
 
 
+def adam_moments(run: Path) -> dict[str, torch.Tensor]:
+    """{parameter name: AdamW second moment} of a run's latest checkpoint, whole tensors,
+    read the way a resume reads it (DCP shards or a whole optimizer state)."""
+    from slmlab.checkpoint import load_trainer_state, latest_checkpoint
+
+    ckpt = latest_checkpoint(run)
+    model, _ = load_checkpoint(ckpt)
+    opt = make_optimizer(model, TrainConfig(corpus=ckpt.parent, out=run, steps=1),
+                         torch.device("cpu"))
+    state = load_trainer_state(ckpt)
+    if parallel.has_shards(ckpt):
+        parallel.load_optimizer_shards(model, opt, ckpt, state[parallel.OPTIM_GROUPS])
+    else:
+        opt.load_state_dict(state["optimizer"])
+    return {n: opt.state[p]["exp_avg_sq"] for n, p in model.named_parameters()}
+
+
 def copy_run(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".lock"))
     return dst
@@ -247,6 +264,9 @@ def test_fsdp_resume_on_two_and_on_one_process(corpus, tmp_path):
     assert sorted(b) == [1, 2, 3, 4]
     for step in (3, 4):
         assert b[step] == pytest.approx(a[step], abs=1e-6), step
+    ref_m, cut_m = adam_moments(ref), adam_moments(cut)  # the optimizer carried on exactly
+    for name, m in ref_m.items():
+        torch.testing.assert_close(cut_m[name], m, rtol=1e-5, atol=1e-12, msg=name)
 
     in_process(corpus, one, batch_size=1)  # 1 process: 2 windows as 1 x 2 accumulation
     c = losses(one)
@@ -270,6 +290,9 @@ def test_one_process_checkpoint_resumes_under_fsdp_on_two(corpus, tmp_path):
     a, b = losses(ref), losses(cut)
     for step in (3, 4):
         assert b[step] == pytest.approx(a[step], rel=0.01), step
+    ref_m, cut_m = adam_moments(ref), adam_moments(cut)  # whole state -> shards -> whole
+    for name, m in ref_m.items():
+        torch.testing.assert_close(cut_m[name], m, rtol=1e-3, atol=1e-10, msg=name)
     info = json.loads((cut / "step-000004" / "slmlab.json").read_text())
     assert info["parallel"]["kind"] == "fsdp" and info["config"]["batch_size"] == 1
     assert info["tokens_seen"] == 4 * 2 * 24  # same global batch throughout
