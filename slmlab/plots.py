@@ -37,7 +37,7 @@ def save_png(fig: go.Figure, path: str | Path) -> Path | None:
     return Path(path)
 
 
-CONTROL_MARKERS = {"acc_no_ctx": ("no context", "line-ew-open"),
+CONTROL_MARKERS = {"acc_no_ctx": ("no context", "circle-open"),
                    "acc_mismatched": ("mismatched context", "x-thin-open")}
 
 
@@ -45,7 +45,7 @@ def accuracy_figure(results: Mapping[str, Mapping[str, Mapping[str, Any]]],
                     title: str = "accuracy per condition (95% CI)", chance: float = 0.5,
                     controls: bool = True) -> go.Figure:
     """Grouped bars: x = task:condition, one bar per arm, CI error bars; on each bar, markers
-    for the controls (accuracy with no context: a dash; with a mismatched context: a cross).
+    for the controls (accuracy with no context: an open circle; with a mismatched context: a cross).
 
     `results` = {arm: {"story:en-fr": {"acc": a, "ci": [lo, hi], "acc_no_ctx": ...,
     "acc_mismatched": ...}, ...}} (evaluate's `tasks`); tasks without controls get no markers.

@@ -145,3 +145,25 @@ def test_gap_ci_over_pairs_excludes_zero_only_when_translations_are_closer():
     unrelated = probe.alignment(en, rng.normal(size=en.shape))
     assert unrelated["gap_ci"][0] < 0 < unrelated["gap_ci"][1]
     assert "pair_gaps" not in unrelated
+
+
+def test_accuracy_figure_draws_the_controls_on_each_arms_bars():
+    def task(acc, none, mis, gain):
+        return {"acc": acc, "ci": [acc - 0.1, acc + 0.1], "acc_no_ctx": none,
+                "acc_mismatched": mis, "gain": gain, "ci_gain": [gain - 0.05, gain + 0.05]}
+
+    res = {"mixed": {"story:en-en": task(0.6, 0.5, 0.55, 0.05), "lexical:en": {"acc": 0.7, "ci": [0.6, 0.8]}},
+           "interleave": {"story:en-en": task(0.8, 0.52, 0.5, 0.3), "lexical:en": {"acc": 0.6, "ci": [0.5, 0.7]}}}
+    fig = plots.accuracy_figure(res)
+    names = [t.name for t in fig.data]
+    assert names == ["mixed", "mixed: no context", "mixed: mismatched context", "interleave",
+                     "interleave: no context", "interleave: mismatched context"]
+    mis = fig.data[5]
+    assert mis.offsetgroup == fig.data[3].offsetgroup == "interleave"  # drawn on its own bar
+    assert mis.y[0] == pytest.approx(50.0) and np.isnan(mis.y[1])  # minimal pairs: no control
+    assert len(plots.accuracy_figure(res, controls=False).data) == 2
+    gain = plots.gain_figure(res)
+    assert list(gain.data[1].x) == ["story:en-en"] and gain.data[1].y[0] == pytest.approx(30.0)
+    assert gain.data[1].error_y.arrayminus[0] == pytest.approx(5.0)
+    diff = plots.difference_figure({"interleave - mixed": {"story:en-en": {"diff": 0.2, "ci": [0.1, 0.3]}}})
+    assert diff.data[0].y[0] == pytest.approx(20.0) and diff.data[0].error_y.array[0] == pytest.approx(10.0)
