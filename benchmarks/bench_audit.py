@@ -96,7 +96,7 @@ def measure_before(rev: str, n_items: int, n_nonwords: int, seed: int) -> dict:
 FACT_TEXT = {
     "object": "which object the story is about (lost, given, made, found on a trip, or the animal feared)",
     "winner": "who won the race or the contest",
-    "feeling": "how the hero felt after the contest, given who won (both polarities)",
+    "feeling": "how the hero felt, given who won the contest or whether the lost object came back (both polarities)",
     "pet": "which pet ran away (another name, same kind of pet)",
     "weather": "which change of weather came (rain or wind)",
     "place": "where the trip or the walk with the pet took place",

@@ -15,6 +15,8 @@ from pathlib import Path
 from slmlab.world import count_plans, generate_stories, lemma_counts, make_benchmark
 from slmlab.world.arcs import ARCS
 from slmlab.world.lexicon import BOYS, GIRLS, PETS, TOPICS, lemma_usage
+from slmlab.world.planner import ENDINGS as LOST_ENDINGS
+from slmlab.world.planner import SAD_ENDINGS
 from slmlab.world.templates import ENDINGS, TEMPLATES
 
 
@@ -89,7 +91,7 @@ def main() -> None:
         "distinct_plans": {"train": count_plans("train"), "heldout": count_plans("heldout")},
         "lemmas_used_in_stories": {lang: {k: v for k, v in u.items()} for lang, u in usage.items()},
         "arcs": 1 + len(ARCS), "sentence_templates": sum(len(v) for v in TEMPLATES.values()),
-        "template_slots": len(TEMPLATES), "ending_templates": len(ENDINGS) + 3,
+        "template_slots": len(TEMPLATES), "ending_templates": len(ENDINGS) + len(set(LOST_ENDINGS) | set(SAD_ENDINGS)),
         "cloze_pairs": pairs,
     }
     print(f"{res['stories_per_s']:.0f} stories/s on one core ({args.n} stories, "

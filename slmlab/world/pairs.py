@@ -6,7 +6,8 @@ StoryCloze: B is A's plan with exactly one fact changed, the fact that the endin
 - object:  which object the story is about (lost, got as a present, made, found on a trip, or
            the animal a child feared); B has another object of the same topic;
 - winner:  who won the contest (winner and loser swapped);
-- feeling: how the hero felt after the contest, given who won (both polarities);
+- feeling: how the hero felt, given who won the contest or whether the lost object came back
+           (both polarities: one item of each pair ends happily, its twin sadly);
 - pet:     which pet ran away (another name, same kind and gender of pet);
 - weather: which change of weather came (rain <-> wind);
 - place:   where the trip or the walk with the pet took place.

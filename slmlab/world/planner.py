@@ -11,7 +11,8 @@ equally likely. Every story has 4 to 7 sentences.
 The lost arc: setting, [companion], [weather], [activity], [sight], [find], problem,
 [reaction], resolution, ending. The object is introduced either in the setting ("went to the
 beach with a red ball") or by a find sentence; optional sentences are drawn so that the total
-stays within 7.
+stays within 7. The object comes back (found and brought back, or found together), or, when
+an animal took it or it was lost, may never come back: the ending's feeling follows.
 
 Held-out combinations: for every topic and gender, `N_HELDOUT_NAMES` hero names (chosen by a
 hash of name and topic) only ever appear as heroes of held-out stories on that topic; train
