@@ -27,15 +27,16 @@ import torch
 
 from app.reference import LayerMaps, load_reference
 from slmlab import generate
-from slmlab.generate import MAX_PROMPT_SECONDS, SamplingConfig, check_text
 from slmlab.config import cache_dir
 from slmlab.constants import LANGS
 from slmlab.evaluate import token_logprobs, vocab_n_units
+from slmlab.generate import MAX_PROMPT_SECONDS, SamplingConfig, check_text
 from slmlab.model import count_params, load_checkpoint, resolve_checkpoint
 from slmlab.probe import aligned_states, alignment_by_layer, embed_units
 from slmlab.speech import AudioError, load_audio, synthesize, voices
+from slmlab.speech.prompt import prepare_prompt
 from slmlab.tokenizers import load_tokenizer
-from slmlab.world import make_benchmark
+from slmlab.world import generate_stories, make_benchmark
 
 log = logging.getLogger("slmlab.app")
 
@@ -273,7 +274,7 @@ class DemoSession:
         if src is None:
             raise AudioError("no audio: record with the microphone or upload a file first")
         try:
-            return load_audio(src, max_seconds=MAX_PROMPT_SECONDS)  # PREPARE_PROMPT: wire when slmlab.speech.prompt lands
+            return prepare_prompt(load_audio(src, max_seconds=MAX_PROMPT_SECONDS))
         except AudioError as e:  # name the upload, not the server's temp path
             if isinstance(src, (str, Path)) and str(src) in str(e):
                 raise AudioError(str(e).replace(str(src), f"'{Path(src).name}'")) from None
@@ -365,8 +366,6 @@ class DemoSession:
     # -- examples -------------------------------------------------------------------------
     def examples(self, per_lang: int = 2) -> dict[str, list[str]]:
         """Prompt texts per language: first sentences of held-out stories."""
-        from slmlab.world import generate_stories
-
         stories = generate_stories(per_lang, seed=7, split="heldout")
         return {lang: [s.sentences[lang][0] for s in stories] for lang in LANGS}
 

@@ -10,6 +10,7 @@ Install the browser with `make browser` (apt-get install chromium).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -101,7 +102,7 @@ def test_upload_a_wav_get_audio_back_and_see_the_units_plot(page, workdir):
     _upload(page, wav)
     page.get_by_role("button", name="Continue my recording").click()
     status = _new_status(page, before)
-    assert "Prompt: 2.0 s" in status and "units" in status
+    assert re.search(r"Prompt: (1\.[5-9]|2\.0) s", status) and "units" in status  # trimmed
     # download links of the players: the upload, the prompt and the continuation
     links = _wav_links(page, 3)
     body = page.request.get(links[-1]).body()  # the continuation, served by the app

@@ -121,6 +121,22 @@ def test_typed_prompts_reuse_one_synthesis(demo_session):
         demo_session.prompt_from_text("a" * 601, "en")
 
 
+def test_a_recording_is_trimmed_and_normalised_before_the_model_hears_it(demo_session):
+    """Real voices: silence around a quiet recording with a little noise goes, the level is set."""
+    from helpers import speech_like
+
+    speech = 0.03 * speech_like(2.0, 24000)  # a quiet microphone
+    rng = np.random.default_rng(0)
+    wav = np.concatenate([np.zeros(24000), speech, np.zeros(36000)]).astype(np.float32)
+    wav += 0.0005 * rng.standard_normal(len(wav)).astype(np.float32)
+    prompt = demo_session.prompt_from_audio((24000, wav))
+    assert 1.5 < len(prompt) / 24000 < 2.5  # the 2.5 s of silence around the speech are gone
+    rms_db = 20 * np.log10(np.sqrt(np.mean(prompt.astype(np.float64) ** 2)))
+    assert -26 < rms_db < -14 and np.abs(prompt).max() <= 0.95  # loudness-normalised, no clip
+    c = demo_session.continue_speech(prompt, seconds=1.0, seed=0)
+    assert len(c.heard) == len(c.prompt_units) * demo_session.tokenizer.hop  # what it heard
+
+
 def test_cloze_controls_score_the_true_no_and_another_context(demo_session):
     it = demo_session.cloze_items()[0]
     res = demo_session.cloze_controls(it["context"], it["ending_a"], it["ending_b"],
