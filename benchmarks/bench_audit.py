@@ -68,7 +68,7 @@ def measure(n_items: int, n_nonwords: int, seed: int) -> dict:
 def describe(n_items: int, seed: int) -> dict:
     """Counts per item type and the example items of the card (this checkout only)."""
     from slmlab.world import make_benchmark
-    from slmlab.world.phonemes import homophones
+    from slmlab.world.audit import homophones
 
     bench = make_benchmark(n_items, seed)
     return {
