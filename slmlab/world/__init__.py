@@ -3,11 +3,13 @@
 Contract names (ARCHITECTURE.md):
 - `Story(story_id, topic, split, sentences: {lang: [str]})`,
   `generate_stories(n, seed=0, split="train"|"heldout") -> list[Story]`, `TOPICS`.
-- `ClozeItem(item_id, kind story|topic, topic, context, right, wrong)` (all {lang: ...}),
+- `ClozeItem(item_id, kind story|topic, topic, context, right, wrong, pair_id, fact)`
+  (context/right/wrong {lang: ...}; items come in counterbalanced pairs sharing `pair_id`,
+  the twin's right ending being this one's wrong one; `fact` is what the ending tests),
   `CONDITIONS = ("en-en", "fr-fr", "en-fr", "fr-en")`, `MinimalPair(item_id, kind
   lexical|syntactic, lang, good, bad)`, `make_benchmark(n_items=1000, seed=0) -> Benchmark(
-  story_cloze, topic_cloze, lexical, syntactic)` (n_items per cloze kind, and per language for
-  minimal pairs), built from held-out stories only.
+  story_cloze, topic_cloze, lexical, syntactic)` (n_items per cloze kind, rounded up to whole
+  pairs, and per language for minimal pairs), built from held-out stories and their twins.
 - I/O: `save_jsonl(stories_or_dicts, path)`, `load_stories(path)` (validated),
   `save_benchmark(bench, path)`, `load_benchmark(path)`, `stories_to_dataset(stories)` (HF
   dataset, one row per story, a list[str] column per language), `load_parallel(path)`: ingest
@@ -20,8 +22,10 @@ Layout: lexicon.py + topics.py (bilingual vocabulary), planner.py (language-neut
 "lost" arc), arcs.py (seven more arcs, declared as slots: drawn and counted from one
 declaration), templates.py (their bilingual sentence templates and 18 endings with their
 StoryCloze perturbations), realise.py (the per-language interface and template filling),
-grammar_en.py / grammar_fr.py (realisers), stories.py, benchmark.py, ingest.py, cli.py
-(`slmlab world ...`).
+grammar_en.py / grammar_fr.py (realisers), stories.py, benchmark.py (items) + pairs.py
+(counterbalanced twins) + nonwords.py (non-words that are not words: realwords.txt,
+blocklist.txt), audit.py (the bias audit: ending-only classifier, word lists, homophones),
+ingest.py, cli.py (`slmlab world ...`).
 """
 
 from slmlab.world.benchmark import (CONDITIONS, Benchmark, ClozeItem, MinimalPair, load_benchmark,
