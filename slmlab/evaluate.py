@@ -398,7 +398,8 @@ def evaluate_checkpoint(ckpt_or_model: Any, eval_dir: str | Path | EvalSet, *,
         out = Path(info.get("path", ckpt_or_model)) / f"{RESULTS_NAME}.json"
     if out:
         from slmlab.config import writable_path  # a read-only run dir: written beside, not lost
-        write_results(result, writable_path(out))
+        result["results_file"] = str(writable_path(out))
+        write_results(result, result["results_file"])
     for k, extra in per_item.items():  # returned (for seed pooling and pairing), not written
         tasks[k].update(extra)
     return result

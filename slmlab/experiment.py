@@ -136,13 +136,13 @@ def assess(ckpt: Path, cfg: ExperimentConfig) -> dict:
     from slmlab.evaluate import evaluate_checkpoint, load_eval
     from slmlab.probe import probe_checkpoint
 
-    es = load_eval(cfg.eval_dir, cfg.eval_limit)
-    ev = evaluate_checkpoint(ckpt, es, out=Path(ckpt) / "eval_results.json", keep_outcomes=True,
-                             progress=cfg.progress)
+    # the eval dir (not loaded items) goes in: evaluate and probe check its tokenizer
+    ev = evaluate_checkpoint(ckpt, cfg.eval_dir, limit=cfg.eval_limit, keep_outcomes=True,
+                             out=Path(ckpt) / "eval_results.json", progress=cfg.progress)
     res = {"ckpt": str(ckpt), "tasks": ev["tasks"]}
-    if len(es.aligned) >= 2:
-        res["alignment"] = probe_checkpoint(ckpt, es, limit=cfg.probe_limit, progress=cfg.progress,
-                                            keep_pairs=True)["layers"]
+    if len(load_eval(cfg.eval_dir).aligned) >= 2:
+        res["alignment"] = probe_checkpoint(ckpt, cfg.eval_dir, limit=cfg.probe_limit,
+                                            progress=cfg.progress, keep_pairs=True)["layers"]
     return res
 
 

@@ -309,3 +309,20 @@ def test_markdown_shows_controls_and_differences():
     assert "| no ctx | mismatched | gain |" in md and "| story | en-en | 100.0 | [100.0, 100.0] | 50.0 |" in md
     diff = ev.markdown_differences({"copy - copy": ev.compare_tasks(a, a)})
     assert "| story:en-en | +0.0 [+0.0, +0.0] | +0.0 [+0.0, +0.0] |" in diff
+
+
+def test_evaluate_cli_baseline_prints_paired_differences(tmp_path, capsys):
+    from slmlab.cli import main
+
+    ckpt = save_tiny_checkpoint(tmp_path / "ckpt")
+    es = ev.synthetic_eval_set(4, n_units=N_UNITS, sentence_frames=5, ctx_sentences=2)
+    eval_dir = ev.write_eval_set(es, tmp_path / "eval")
+    assert main(["evaluate", "--ckpt", str(ckpt), "--eval", str(eval_dir), "--baseline",
+                 str(ckpt)]) == 0
+    out = capsys.readouterr().out
+    assert "| no ctx | mismatched | gain |" in out and "ckpt - ckpt (acc)" in out
+    assert "| story:en-en | +0.0 [+0.0, +0.0] |" in out  # a checkpoint against itself
+    saved = json.loads((ckpt / "eval_results.json").read_text())
+    assert saved["differences"]["ckpt - ckpt"]["topic:fr-en"]["diff"] == 0.0
+    assert "outcomes" not in saved["tasks"]["story:en-en"]
+    assert "ckpt - ckpt (gain)" in (ckpt / "eval_results.md").read_text()
