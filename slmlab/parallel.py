@@ -146,15 +146,17 @@ def fit_batch(cfg: Any, info: dict, world: int) -> tuple[Any, dict, str | None]:
     windows = global_batch(saved, saved_world)
     was_asked = record.get("requested") or {"batch_size": saved["batch_size"],
                                             "grad_accum": saved.get("grad_accum", 1)}
+    allow = tuple(dict.fromkeys((*cfg.allow_change, "batch_size", "grad_accum")))
     if saved_world == world:
         if asked == was_asked:  # same flags as the run that made it: reuse its split
             kept = {"batch_size": saved["batch_size"], "grad_accum": saved.get("grad_accum", 1)}
             return dataclasses.replace(cfg, **kept), {"requested": asked}, None
-        return cfg, {"requested": asked}, None  # the trainer's resume check decides
-    if asked != was_asked or global_batch(asked, world) == windows:
-        return cfg, {"requested": asked}, None  # flags changed, or they already fit
+        return cfg, {"requested": asked}, None  # another batch: the trainer's resume check
+    if global_batch(asked, world) == windows:  # the flags already keep the global batch
+        return dataclasses.replace(cfg, allow_change=allow), {"requested": asked}, None
+    if asked != was_asked:
+        return cfg, {"requested": asked}, None  # another batch: the trainer's resume check
     micro, accum = split_batch(windows, world, max(int(saved["batch_size"]), cfg.batch_size))
-    allow = tuple(dict.fromkeys((*cfg.allow_change, "batch_size", "grad_accum")))
     new = dataclasses.replace(cfg, batch_size=micro, grad_accum=accum, allow_change=allow)
     note = (f"world size {saved_world} -> {world}: the global batch of {windows} windows per "
             f"step is kept, as {micro} x {accum} (micro-batch x accumulation) per process")

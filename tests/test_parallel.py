@@ -149,6 +149,10 @@ def test_fit_batch_leaves_explicit_choices_alone(corpus, tmp_path):
     fits = dataclasses.replace(base, batch_size=8)  # 8 x 1 on one process == 4 x 1 x 2
     cfg, _, note = parallel.fit_batch(fits, saved_info(4, 1, 2), world=1)
     assert (cfg.batch_size, note) == (8, None)
+    assert "batch_size" in cfg.allow_change  # same global batch: not refused as a change
+    other = dataclasses.replace(base, batch_size=2)  # 2 x 1 on one process: another batch
+    cfg, _, note = parallel.fit_batch(other, saved_info(4, 1, 2), world=1)
+    assert (cfg.batch_size, cfg.allow_change, note) == (2, (), None)  # left to the resume check
     same, _, note = parallel.fit_batch(base, saved_info(4, 1, 1), world=1)
     assert same == base and note is None
 
