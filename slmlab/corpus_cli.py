@@ -118,7 +118,8 @@ def summary(out, meta: dict) -> str:
 
 
 def _corpus_from_audio(args) -> int:
-    from slmlab.corpus import build_corpus_from_audio, load_corpus
+    from slmlab.corpus import load_corpus
+    from slmlab.corpus_audio import build_corpus_from_audio
 
     out = build_corpus_from_audio(args.manifest, args.tokenizer, args.out,
                                   progress=not args.no_progress)
@@ -150,9 +151,9 @@ def _training_audio(args) -> list:
     if args.corpus_audio:
         src = Path(args.corpus_audio)
         if src.is_file() and src.suffix == ".jsonl":
-            from slmlab.corpus import _read_manifest
+            from slmlab.corpus_audio import read_manifest
 
-            paths = [e["path"] for e in _read_manifest(src)]
+            paths = [e["path"] for e in read_manifest(src)]
         elif src.is_dir():
             paths = sorted(str(p) for p in src.rglob("*")
                            if p.suffix.lower() in (".wav", ".flac", ".ogg", ".mp3"))

@@ -10,6 +10,7 @@ import pytest
 from slmlab import corpus as K
 from slmlab.cli import main
 from slmlab.config import ConfigError
+from slmlab.corpus_audio import build_corpus_from_audio
 from slmlab.evaluate import load_eval
 from slmlab.world import CONDITIONS
 
@@ -138,7 +139,7 @@ def test_corpus_from_audio(built, tmp_path):
     manifest.write_text("\n".join(json.dumps(
         {"story_id": "u1", "sentence_idx": i, "lang": "en" if i % 2 == 0 else "fr",
          "path": str(w), "text": f"sentence {i}"}) for i, w in enumerate(wavs)))
-    out = K.build_corpus_from_audio(manifest, str(built / "tokenizer"), tmp_path / "u",
+    out = build_corpus_from_audio(manifest, str(built / "tokenizer"), tmp_path / "u",
                                     progress=False)
     ds, meta = K.load_corpus(out)
     ref, _ = K.load_corpus(built)
@@ -147,5 +148,5 @@ def test_corpus_from_audio(built, tmp_path):
     manifest.write_text(json.dumps({"story_id": "x", "sentence_idx": 0, "lang": "en",
                                     "path": "missing.wav", "text": "t"}))
     with pytest.raises(ValueError, match="line 1"):
-        K.build_corpus_from_audio(manifest, str(built / "tokenizer"), tmp_path / "v",
+        build_corpus_from_audio(manifest, str(built / "tokenizer"), tmp_path / "v",
                                   progress=False)
