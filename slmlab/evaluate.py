@@ -452,6 +452,16 @@ def markdown_table(tasks: dict) -> str:
     return "\n".join(lines)
 
 
+def control_rows(tasks_by_arm: dict[str, dict]) -> list[dict]:
+    """One row per (arm, cloze task) with printed numbers (%): accuracy [CI], no context,
+    mismatched context, gain [CI] (for notebook and app tables; tasks without controls skipped)."""
+    return [{"arm": arm, "task": key, "acc [95% CI]": f"{_pct(t['acc'])} {_ci(t['ci'])}",
+             "no ctx": _pct(t.get("acc_no_ctx")), "mismatched": _pct(t["acc_mismatched"]),
+             "gain [95% CI]": _signed(t["gain"], t["ci_gain"])}
+            for arm, tasks in tasks_by_arm.items() for key, t in tasks.items()
+            if t.get("gain") is not None]
+
+
 def markdown_differences(comparisons: dict[str, dict]) -> str:
     """Paired differences (points) per task:condition, one column per comparison "A - B":
     accuracy difference [95% CI], and the difference in context gain [95% CI]."""

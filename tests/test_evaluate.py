@@ -326,3 +326,12 @@ def test_evaluate_cli_baseline_prints_paired_differences(tmp_path, capsys):
     assert saved["differences"]["ckpt - ckpt"]["topic:fr-en"]["diff"] == 0.0
     assert "outcomes" not in saved["tasks"]["story:en-en"]
     assert "ckpt - ckpt (gain)" in (ckpt / "eval_results.md").read_text()
+
+
+def test_control_rows_for_tables():
+    a = ev.evaluate_items(CopyModel(), twin_set(10), bos=BOS)
+    rows = ev.control_rows({"copy": a, "blind": ev.evaluate_items(PreferLowUnits(), make_set(4), bos=BOS)})
+    assert [r["arm"] for r in rows] == ["copy"] + ["blind"] * 8  # minimal pairs have no controls
+    assert rows[0]["task"] == "story:en-en" and rows[0]["no ctx"] == "50.0"
+    assert rows[0]["acc [95% CI]"] == "100.0 [100.0, 100.0]"
+    assert rows[0]["gain [95% CI]"].startswith(f"{100 * a['story:en-en']['gain']:+.1f} [")
