@@ -293,6 +293,21 @@ def evaluate_items(model: Any, es: EvalSet, *, bos: int, n_resamples: int = 1000
     return results
 
 
+def item_controls(model: Any, item: dict, *, bos: int, other_context: Sequence[int] | None = None,
+                  **score_kw) -> dict:
+    """One cloze item's scores with its story, with no story and (if given) with another
+    story's units: {condition: {right, wrong, correct}} where right/wrong are the mean LL per
+    token of each whole sequence and correct is 1 / 0.5 / 0 (for the app's cloze panel)."""
+    jobs = _Jobs()
+    contexts = {"true": [bos] + list(item["context"]), "no_ctx": [bos]}
+    if other_context is not None:
+        contexts["mismatched"] = [bos] + list(other_context)
+    idx = {k: jobs.pair(ctx, item["right"], item["wrong"]) for k, ctx in contexts.items()}
+    mean, _ = jobs.score(model, progress=False, **score_kw)
+    return {k: {"right": float(mean[r]), "wrong": float(mean[w]),
+                "correct": float(pair_outcomes(mean[r], mean[w]))} for k, (r, w) in idx.items()}
+
+
 def _by_task(rows: list[dict], key: Callable[[dict], str]) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     for r in rows:

@@ -335,3 +335,18 @@ def test_control_rows_for_tables():
     assert rows[0]["task"] == "story:en-en" and rows[0]["no ctx"] == "50.0"
     assert rows[0]["acc [95% CI]"] == "100.0 [100.0, 100.0]"
     assert rows[0]["gain [95% CI]"].startswith(f"{100 * a['story:en-en']['gain']:+.1f} [")
+
+
+def test_item_controls_scores_one_item_three_ways():
+    es = twin_set(2)
+    item, other = es.cloze[0], es.cloze[2]
+    res = ev.item_controls(CopyModel(), item, bos=BOS, other_context=other["context"])
+    assert list(res) == ["true", "no_ctx", "mismatched"]
+    assert res["true"]["correct"] == 1.0 and res["true"]["right"] > res["true"]["wrong"]
+    # the same numbers as the suite's whole-sequence means
+    right, wrong, _ = ev.cloze_sequences(item, BOS)
+    lp = ev.token_logprobs(CopyModel(), [right, wrong, [BOS] + item["right"]], progress=False)
+    assert res["true"]["right"] == pytest.approx(lp[0].mean(), abs=1e-6)
+    assert res["true"]["wrong"] == pytest.approx(lp[1].mean(), abs=1e-6)
+    assert res["no_ctx"]["right"] == pytest.approx(lp[2].mean(), abs=1e-6)
+    assert "mismatched" not in ev.item_controls(tiny_llama(), item, bos=BOS)
