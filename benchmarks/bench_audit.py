@@ -103,6 +103,30 @@ FACT_TEXT = {
 }
 
 
+DISTRACTORS = [
+    "- **StoryCloze, counterbalanced.** Every item has a twin (same `pair_id`). Story B is "
+    "story A's plan with exactly one fact changed, the one the ending states (the table "
+    "above); ending a is A's real ending and B's wrong one, ending b the other way round. "
+    "The ending template is drawn among those that state the fact, and each fact type gets "
+    "the same number of pairs. The changed value is one the story does not already mention.",
+    "- **TopicCloze, counterbalanced.** Story B is a held-out story of another topic with "
+    "the same arc and ending template, recast with A's characters: the two endings differ "
+    "only in their topic nouns (an object, a place, an activity, an animal), and neither "
+    "names a noun of the other story's topic.",
+    "- Consequence: whatever a score of the ending alone prefers, it is right for exactly "
+    "one item of each pair (tested for several scorers in `tests/test_world_bench.py`). "
+    "The corpus speaks both items of a pair with the same voice, so this holds for the "
+    "audio too.",
+    "- **Lexical.** A word of the lexicon with one consonant before a vowel swapped for "
+    "another; never a word of either lexicon, of Debian's `wamerican-large`/`wbritish`/"
+    "`wfrench` (`slmlab/world/realwords.txt`), or of the offensive-word blocklist "
+    "(`slmlab/world/blocklist.txt`).",
+    "- **Syntactic.** The realiser's own sentence with one audible agreement, auxiliary, "
+    "contraction, case or word-order error; pairs that espeak-ng pronounces identically "
+    "(\"un nouvel ours\" / \"un nouvelle ours\") are not made.",
+]
+
+
 def _pct(x) -> str:
     return "n/a" if x is None else f"{x:.1%}"
 
@@ -158,9 +182,28 @@ def _pair_examples(items) -> list[str]:
     return lines + [""]
 
 
+def _types_table(report: dict, bench) -> list[str]:
+    """One row per item type with its counts."""
+    facts, syn = report["story_facts"], report["syntactic"]
+    lines = ["| kind | type | what the ending tests | pairs | items |", "|---|---|---|---|---|"]
+    for fact, text in FACT_TEXT.items():
+        n = facts.get(fact, 0)
+        lines.append(f"| StoryCloze | {fact} | {text} | {n} | {2 * n} |")
+    n_tc = len(bench.topic_cloze)
+    lines.append(f"| TopicCloze | topic | which of two topics the story is about | {n_tc // 2} | {n_tc} |")
+    for lang in ("en", "fr"):
+        lex = len([p for p in bench.lexical if p.lang == lang])
+        lines.append(f"| lexical ({lang.upper()}) | word vs non-word | is it a word of the language "
+                     f"| {lex} | {lex} |")
+        kinds = ", ".join(f"{k.split(':')[1]} {v}" for k, v in sorted(syn.items()) if k.startswith(lang))
+        lines.append(f"| syntactic ({lang.upper()}) | {kinds} | grammatical vs one audible error | "
+                     f"{sum(v for k, v in syn.items() if k.startswith(lang))} | same |")
+    per_topic = ", ".join(f"{k} {v}" for k, v in sorted(report["topic_items"].items()))
+    return lines + ["", f"TopicCloze items per topic: {per_topic}.", ""]
+
+
 def write_card(path: Path, report: dict, bench, args) -> None:
     after = report["after"]
-    facts = report["story_facts"]
     rev = (report.get("before") or {}).get("rev")
     lines = [
         "# The slmlab cloze benchmark: card", "",
@@ -172,43 +215,10 @@ def write_card(path: Path, report: dict, bench, args) -> None:
         "All items come from held-out stories of `slmlab.world` (hero names reserved per topic "
         "for held-out stories) and their twins. Each cloze item exists in both languages, so "
         "it is scored in four conditions: EN→EN, FR→FR, EN→FR, FR→EN (context language → "
-        "ending language).", "",
-        "| kind | type | what the ending tests | pairs | items |", "|---|---|---|---|---|"]
-    for fact, text in FACT_TEXT.items():
-        lines.append(f"| StoryCloze | {fact} | {text} | {facts.get(fact, 0)} | {2 * facts.get(fact, 0)} |")
-    n_tc = len(bench.topic_cloze)
-    lines.append(f"| TopicCloze | topic | which of two topics the story is about | {n_tc // 2} | {n_tc} |")
-    syn = report["syntactic"]
-    for lang in ("en", "fr"):
-        lex = len([p for p in bench.lexical if p.lang == lang])
-        lines.append(f"| lexical ({lang.upper()}) | word vs non-word | is it a word of the language | {lex} | {lex} |")
-        kinds = ", ".join(f"{k.split(':')[1]} {v}" for k, v in sorted(syn.items()) if k.startswith(lang))
-        lines.append(f"| syntactic ({lang.upper()}) | {kinds} | grammatical vs one audible error | "
-                     f"{sum(v for k, v in syn.items() if k.startswith(lang))} | same |")
-    lines += ["", "TopicCloze items per topic: " + ", ".join(f"{k} {v}" for k, v in sorted(report["topic_items"].items())) + ".", ""]
+        "ending language).", ""]
+    lines += _types_table(report, bench)
+    lines += ["## How the distractors are built", ""] + DISTRACTORS + ["", "## Audit", ""]
     lines += [
-        "## How the distractors are built", "",
-        "- **StoryCloze, counterbalanced.** Every item has a twin (same `pair_id`). Story B is "
-        "story A's plan with exactly one fact changed, the one the ending states (the table "
-        "above); ending a is A's real ending and B's wrong one, ending b the other way round. "
-        "The ending template is drawn among those that state the fact, and each fact type gets "
-        "the same number of pairs. The changed value is one the story does not already mention.",
-        "- **TopicCloze, counterbalanced.** Story B is a held-out story of another topic with "
-        "the same arc and ending template, recast with A's characters: the two endings differ "
-        "only in their topic nouns (an object, a place, an activity, an animal), and neither "
-        "names a noun of the other story's topic.",
-        "- Consequence: whatever a score of the ending alone prefers, it is right for exactly "
-        "one item of each pair (tested for several scorers in `tests/test_world_bench.py`). "
-        "The corpus speaks both items of a pair with the same voice, so this holds for the "
-        "audio too.",
-        "- **Lexical.** A word of the lexicon with one consonant before a vowel swapped for "
-        "another; never a word of either lexicon, of Debian's `wamerican-large`/`wbritish`/"
-        "`wfrench` (`slmlab/world/realwords.txt`), or of the offensive-word blocklist "
-        "(`slmlab/world/blocklist.txt`).",
-        "- **Syntactic.** The realiser's own sentence with one audible agreement, auxiliary, "
-        "contraction, case or word-order error; pairs that espeak-ng pronounces identically "
-        "(\"un nouvel ours\" / \"un nouvelle ours\") are not made.", "",
-        "## Audit", "",
         "Ending-only classifier: bag of words of each ending plus their lengths (ending 1 minus "
         "ending 2, logistic regression without intercept, endings in random order), 5-fold "
         "cross-validation. *Item folds* is the protocol of the audit that found the biases "

@@ -109,50 +109,62 @@ def twin(plan: Plan, fact: str, rng: random.Random) -> Plan | None:
     end = b.events[-1][1]
     nouns = realisers()["en"].nouns
     said = _mentions(realise(plan, ("en",)))
-    if fact == "feeling" and b.arc == "lost":  # the object came back, or never did
-        i = next(i for i, (k, _) in enumerate(b.events) if k == "resolve")
-        if b.events[i][1]["mode"] == "never":
-            b.events[i] = ("resolve", {"mode": "search", "spot": rng.randrange(len(t.spots)),
-                                       "prep": rng.choice(tuple(SPOT_PREPS))})
-        else:
-            b.events[i] = ("resolve", {"mode": "never"})
-        b.events[-1] = ("ending", lost_ending(b, end["tmpl"], end["joy"]))
+    if fact == "feeling" and b.arc == "lost":
+        _flip_outcome(b, t, end, rng)
     elif fact in ("winner", "feeling"):
-        w, lo = b.roles["winner"], b.roles["loser"]
-        b.roles = {"winner": lo, "loser": w}
+        b.roles = {"winner": b.roles["loser"], "loser": b.roles["winner"]}
         b.events[-1] = ("ending", contest_ending(b, end))
-    elif fact == "pet":
-        names = [n for noun, g, ns in PETS if noun == b.pet.rel and g == b.pet.gender for n in ns
-                 if n.lower() not in said]
-        if not names:
-            return None
-        b.pet = replace(b.pet, name=rng.choice(names))
-        end["pet"] = b.pet
     elif fact == "weather":
         for kind, args in b.events:
             if kind in ("turn", "save"):
                 args["type"] = "wind" if args["type"] == "rain" else "rain"
         end["w"] = "wind" if end["w"] == "rain" else "rain"
-    elif fact == "place":
-        first = "journey" if b.arc == "trip" else "setting"
-        old = _event(b, first)["place"]
-        keys = _unmentioned([k for k, _ in t.places], said, nouns)
-        if not keys:
+    else:
+        change = {"pet": _change_pet, "place": _change_place, "object": _change_object}[fact]
+        if not change(b, t, said, nouns, rng):
             return None
-        new = rng.choice(keys)
-        idx = [k for k, _ in t.places].index(new)
-        for kind, args in b.events:
-            if args.get("place") == old and kind != "ending":
-                args["place"] = idx
-        end["place"] = new
-    elif not _change_object(b, plan, t, said, nouns, rng):
-        return None
     return b
 
 
-def _change_object(b: Plan, plan: Plan, t, said: str, nouns: dict, rng) -> bool:
+def _flip_outcome(b: Plan, t, end: dict, rng) -> None:
+    """The lost object comes back in B if it never did in A, and the other way round."""
+    i = next(i for i, (k, _) in enumerate(b.events) if k == "resolve")
+    if b.events[i][1]["mode"] == "never":
+        b.events[i] = ("resolve", {"mode": "search", "spot": rng.randrange(len(t.spots)),
+                                   "prep": rng.choice(tuple(SPOT_PREPS))})
+    else:
+        b.events[i] = ("resolve", {"mode": "never"})
+    b.events[-1] = ("ending", lost_ending(b, end["tmpl"], end["joy"]))
+
+
+def _change_pet(b: Plan, t, said: str, nouns: dict, rng) -> bool:
+    """Another name for the runaway pet (same kind and gender: the grammar stays the same)."""
+    names = [n for noun, g, ns in PETS if noun == b.pet.rel and g == b.pet.gender for n in ns
+             if n.lower() not in said]
+    if not names:
+        return False
+    b.pet = b.events[-1][1]["pet"] = replace(b.pet, name=rng.choice(names))
+    return True
+
+
+def _change_place(b: Plan, t, said: str, nouns: dict, rng) -> bool:
+    """Another place of the topic for the trip or the walk (and every sentence naming it)."""
+    old = _event(b, "journey" if b.arc == "trip" else "setting")["place"]
+    keys = _unmentioned([k for k, _ in t.places], said, nouns)
+    if not keys:
+        return False
+    new = rng.choice(keys)
+    for kind, args in b.events:
+        if args.get("place") == old and kind != "ending":
+            args["place"] = [k for k, _ in t.places].index(new)
+    b.events[-1][1]["place"] = new
+    return True
+
+
+def _change_object(b: Plan, t, said: str, nouns: dict, rng) -> bool:
+    """Another object of the topic (the thing made, the feared animal) the story never names."""
     end = b.events[-1][1]
-    if plan.arc == "make":
+    if b.arc == "make":
         goal = _event(b, "goal")
         pool = [c for c in t.creations if c != goal["make"] and c[1] not in said]
         if not pool:
@@ -163,7 +175,7 @@ def _change_object(b: Plan, plan: Plan, t, said: str, nouns: dict, rng) -> bool:
                 args["thing"] = new[1]
         end["obj"] = new[1]
         return True
-    if plan.arc == "fear":
+    if b.arc == "fear":
         pool = _unmentioned(t.animals, said, nouns)
         if not pool:
             return False
