@@ -50,7 +50,8 @@ RESULTS_NAME = "eval_results"  # <ckpt>/eval_results.{json,md}
 class EvalSet:
     """The eval items of one corpus (rows as in ARCHITECTURE.md, unit lists as ints)."""
 
-    cloze: list[dict] = field(default_factory=list)  # {kind, item_id, condition, context, right, wrong[, pair_id]}
+    # {kind, item_id, condition, context, right, wrong[, pair_id]}
+    cloze: list[dict] = field(default_factory=list)
     pairs: list[dict] = field(default_factory=list)  # {kind, item_id, lang, good, bad}
     aligned: list[dict] = field(default_factory=list)  # {pair_id, en_text, fr_text, en, fr}
 
@@ -462,7 +463,8 @@ def markdown_table(tasks: dict) -> str:
         gain = r.get("gain")
         lines.append(f"| {kind} | {cond} | {_pct(r['acc'])} | {_ci(r['ci'])} | "
                      f"{_pct(r.get('acc_no_ctx'))} | {_pct(r.get('acc_mismatched'))} | "
-                     f"{'—' if gain is None else f'{100 * gain:+.1f}'} | {_ci(r.get('ci_gain'))} | "
+                     f"{'—' if gain is None else f'{100 * gain:+.1f}'} | "
+                     f"{_ci(r.get('ci_gain'))} | "
                      f"{_pct(r.get('acc_sum'))} | {r['n']} |")
     return "\n".join(lines)
 

@@ -254,7 +254,8 @@ def run_experiment(cfg: ExperimentConfig) -> dict:
         pooled = pool_seeds(per_seed)
         for r in per_seed.values():
             _drop_per_item(r)
-        results["arms"][label] = {"pooled": pooled, "seeds": {str(s): r for s, r in per_seed.items()}}
+        results["arms"][label] = {"pooled": pooled,
+                                  "seeds": {str(s): r for s, r in per_seed.items()}}
     write_outputs(results, cfg)
     return results
 
@@ -347,7 +348,8 @@ def _alignment_md(arms: dict, diffs: dict) -> list[str]:
     with_layers = {n: d["alignment"] for n, d in diffs.items() if d.get("alignment")}
     if with_layers:
         out += ["", "## Alignment gap differences per layer (paired over sentence pairs)", "",
-                "| layer | " + " | ".join(with_layers) + " |", "|---:|" + "---:|" * len(with_layers)]
+                "| layer | " + " | ".join(with_layers) + " |",
+                "|---:|" + "---:|" * len(with_layers)]
         out += [f"| {i} | " + " | ".join(f"{d[i]['diff']:+.3f} [{d[i]['ci'][0]:+.3f}, "
                                          f"{d[i]['ci'][1]:+.3f}]" for d in with_layers.values())
                 + " |" for i in range(min(len(d) for d in with_layers.values()))]

@@ -100,7 +100,8 @@ def alignment(en: np.ndarray, fr: np.ndarray, center: bool = False, n_resamples:
     others = (sim.sum(1) - diag + sim.sum(0) - diag) / (2 * (n - 1))  # [N]
     pair = {"pair_gaps": diag - others, "hits_en_fr": (sim.argmax(1) == np.arange(n)) * 1.0,
             "hits_fr_en": (sim.argmax(0) == np.arange(n)) * 1.0}
-    res = {"cos_pairs": float(diag.mean()), "cos_random": float((sim.sum() - diag.sum()) / (n * (n - 1))),
+    res = {"cos_pairs": float(diag.mean()),
+           "cos_random": float((sim.sum() - diag.sum()) / (n * (n - 1))),
            "gap": float(pair["pair_gaps"].mean()),
            "retrieval_en_fr": float(pair["hits_en_fr"].mean()),
            "retrieval_fr_en": float(pair["hits_fr_en"].mean())}
