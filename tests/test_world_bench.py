@@ -267,3 +267,20 @@ def test_ending_only_classifier_is_at_chance_here(bench):
     for items in (bench.story_cloze, bench.topic_cloze):
         for lang in ("en", "fr"):
             assert audit.ending_only_accuracy(items, lang, grouped=True) <= 0.6
+
+
+def test_right_endings_name_only_what_the_story_introduced(bench):
+    """No broken items: a noun the right ending names with "the" (the object, the thing made,
+    the animal, the place) occurs in the story before it."""
+    from slmlab.world.benchmark import topic_nouns
+
+    en = realisers()["en"]
+    checked = 0
+    for it in bench.story_cloze + bench.topic_cloze:
+        story = " ".join(it.context["en"]).lower()
+        for key in topic_nouns(it.topic):
+            for form in en.nouns[key]:
+                if re.search(rf"\bthe {re.escape(form.lower())}\b", it.right["en"].lower()):
+                    checked += 1
+                    assert form.lower() in story, (form, it.context["en"], it.right["en"])
+    assert checked > len(bench.story_cloze) // 2
