@@ -89,6 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     except OverflowError as err:  # int(inf) and friends from a numeric argument
         sys.stderr.write(f"slmlab {args.command}: error: a number is out of range ({err})\n")
         return 2
+    except (AssertionError, RuntimeError) as err:  # torch on a device it cannot use
+        text = _one_line(err)
+        if "CUDA" not in text and "device string" not in text:
+            raise
+        sys.stderr.write(f"slmlab {args.command}: error: {text}; check --device (cpu works "
+                         "everywhere)\n")
+        return 2
     return int(result or 0)
 
 

@@ -110,3 +110,24 @@ def writable_path(path: str | Path) -> Path:
     """`path`, or the same file name in `writable_dir`'s fallback when its dir is read-only."""
     path = Path(path)
     return writable_dir(path.parent) / path.name
+
+
+def check_device(field: str, device: str | None) -> str | None:
+    """None (auto), cpu, cuda or cuda:N that this machine has; else a ConfigError naming
+    `field` (a CPU-only torch asked for cuda is the common case)."""
+    import torch
+
+    if device in (None, "auto"):
+        return None
+    ok = device == "cpu" or device == "cuda" or (device.startswith("cuda:")
+                                                  and device[5:].isdigit())
+    if not ok:
+        raise ConfigError(f"{field} must be cpu, cuda or cuda:N; got {device!r}")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            why = "this torch build has no CUDA" if torch.version.cuda is None else "no GPU is visible"
+            raise ConfigError(f"{field} {device}: {why} (torch {torch.__version__}); use "
+                              f"{field} cpu")
+        if ":" in device and int(device[5:]) >= torch.cuda.device_count():
+            raise ConfigError(f"{field} {device}: only {torch.cuda.device_count()} GPU(s) visible")
+    return device

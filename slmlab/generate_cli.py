@@ -52,25 +52,6 @@ def output_path(path: str) -> Path:
     return out
 
 
-def check_device(device: str | None) -> str | None:
-    """None (auto), cpu, cuda or cuda:N that this machine has; else a one-line ValueError."""
-    import torch
-
-    if device in (None, "auto"):
-        return None
-    ok = device == "cpu" or device == "cuda" or (device.startswith("cuda:")
-                                                  and device[5:].isdigit())
-    if not ok:
-        raise ValueError(f"--device must be cpu, cuda or cuda:N; got {device!r}")
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ValueError(f"--device {device}: no GPU is usable by this torch "
-                             f"({torch.__version__}); use --device cpu")
-        if ":" in device and int(device[5:]) >= torch.cuda.device_count():
-            raise ValueError(f"--device {device}: only {torch.cuda.device_count()} GPU(s)")
-    return device
-
-
 def checkpoint_dir(path: str) -> Path:
     """The checkpoint dir to read: the dir itself, or a run dir's newest intact checkpoint."""
     from slmlab import checkpoint as ck
@@ -133,11 +114,12 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
+    from slmlab.config import check_device
     from slmlab.generate import SamplingConfig, continue_speech, write_wav
 
     sampling = SamplingConfig(args.seconds, args.temperature, args.top_k, args.seed)
     out_path = output_path(args.output)
-    device = check_device(args.device)
+    device = check_device("--device", args.device)
     ckpt = checkpoint_dir(args.ckpt)
     info = json.loads((ckpt / "slmlab.json").read_text()) if (ckpt / "slmlab.json").exists() \
         else {}

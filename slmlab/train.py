@@ -33,8 +33,8 @@ import torch
 
 from slmlab import checkpoint as ck
 from slmlab import parallel
-from slmlab.config import (ConfigError, check_choice, check_positive, check_range, check_seed,
-                           to_dict)
+from slmlab.config import (ConfigError, check_choice, check_device, check_positive, check_range,
+                           check_seed, to_dict)
 from slmlab.interleave import (PackedDataset, Position, SequenceConfig, corpus_vocab,
                                load_corpus_dir, stories_from_corpus)
 from slmlab.model import PRESETS, build_model, count_params, flops_per_token, init_from_text_lm
@@ -167,10 +167,7 @@ def setup_distributed(device: str) -> Dist:
 
 
 def resolve_device(cfg: TrainConfig, d: Dist) -> torch.device:
-    if cfg.device.startswith("cuda") and not torch.cuda.is_available():
-        why = "this torch build has no CUDA" if torch.version.cuda is None else "no GPU is visible"
-        raise ConfigError(f"device {cfg.device}: {why} (torch {torch.__version__}); use "
-                          "--device cpu or auto")
+    check_device("--device", cfg.device)  # cuda on a CPU-only torch: one line, not a traceback
     if cfg.device == "auto":
         return torch.device(f"cuda:{d.local_rank}" if torch.cuda.is_available() else "cpu")
     if cfg.device == "cuda" and d.world > 1:

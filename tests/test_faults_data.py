@@ -283,6 +283,19 @@ def test_eval_set_must_fit_the_checkpoint(scored, tmp_path, capsys, command, cas
         assert str(d) in err  # the file is named
 
 
+@pytest.mark.parametrize("command", ["evaluate", "probe"])
+@pytest.mark.parametrize("device, needle", [("bogus", "device string"), ("cuda", "CUDA")])
+def test_eval_on_an_unusable_device(scored, tmp_path, capsys, command, device, needle):
+    import torch
+
+    if device == "cuda" and torch.cuda.is_available():
+        pytest.skip("checks the message of a CPU-only torch")
+    ckpt, eval_dir = scored
+    code, err = run_cli([command, "--ckpt", ckpt, "--eval", eval_dir, "--out", tmp_path / "r",
+                         "--device", device], capsys)
+    assert code == 2 and err.count("\n") == 1 and needle in err and "check --device" in err
+
+
 def test_evaluate_on_a_read_only_run_writes_beside(scored, tmp_path, capsys, monkeypatch):
     import shutil
 
