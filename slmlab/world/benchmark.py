@@ -117,20 +117,23 @@ def topic_cloze(n_items: int, seed: int) -> list[ClozeItem]:
 
 
 def lexical_pairs(n: int, seed: int) -> list[MinimalPair]:
+    """`n` (word, non-word) pairs per language, each non-word used once (see nonwords.py)."""
     regs = realisers()
-    forbidden = set().union(*(r.word_forms() for r in regs.values()))
+    lexicon = set().union(*(r.word_forms() for r in regs.values()))
     out = []
     for lang, reg in regs.items():
         words = sorted(w for w in reg.word_forms() if len(w) >= MIN_LEN)
-        rng, seen = random.Random(f"lex:{seed}:{lang}"), set()
+        rng, used = random.Random(f"lex:{seed}:{lang}"), set(lexicon)  # grows with each non-word
+        made = 0
         for _ in range(50 * n):
-            if len(seen) == n:
+            if made == n:
                 break
             w = rng.choice(words)
-            nw = nonword(w, rng, forbidden)
-            if nw and (w, nw) not in seen:
-                seen.add((w, nw))
-                out.append(MinimalPair(f"lex-{lang}-s{seed}-{len(seen) - 1:05d}", "lexical", lang, w, nw))
+            nw = nonword(w, rng, used, lang)
+            if nw:
+                used.add(nw)
+                out.append(MinimalPair(f"lex-{lang}-s{seed}-{made:05d}", "lexical", lang, w, nw))
+                made += 1
     return out
 
 

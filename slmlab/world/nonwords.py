@@ -25,16 +25,21 @@ VOWELS = set("aeiouyàâéèêëîïôûù")
 REALWORDS = Path(__file__).with_name("realwords.txt")
 
 
-def spots(word: str) -> list[int]:
+def spots(word: str, lang: str = "fr") -> list[int]:
     """Positions of consonants of `CONSONANTS` that are followed by a vowel and start the
-    word or follow a vowel: always pronounced, in both languages."""
-    return [i for i in range(len(word) - 1) if word[i] in CONSONANTS and word[i + 1] in VOWELS
-            and (i == 0 or word[i - 1] in VOWELS)]
+    word or follow a vowel: always pronounced, in both languages. English also pronounces a
+    final consonant after a vowel ("boat"); French often does not ("petit")."""
+    out = [i for i in range(len(word) - 1) if word[i] in CONSONANTS and word[i + 1] in VOWELS
+           and (i == 0 or word[i - 1] in VOWELS)]
+    if lang == "en" and len(word) > 2 and word[-1] in CONSONANTS and word[-2] in VOWELS:
+        out.append(len(word) - 1)
+    return out
 
 
-def swaps(word: str) -> set[str]:
+def swaps(word: str, lang: str = "fr") -> set[str]:
     """Every one-consonant swap of `word` at its `spots`."""
-    return {word[:i] + c + word[i + 1:] for i in spots(word) for c in CONSONANTS if c != word[i]}
+    return {word[:i] + c + word[i + 1:] for i in spots(word, lang) for c in CONSONANTS
+            if c != word[i]}
 
 
 @lru_cache(maxsize=1)
@@ -57,10 +62,11 @@ def _blocklist() -> frozenset[str]:
     return frozenset(load_blocklist())
 
 
-def nonword(word: str, rng: random.Random, forbidden: set[str]) -> str | None:
-    """Swap one consonant that sits between vowels for another, keeping only candidates that
-    are neither a lexicon form (`forbidden`), a real word, nor offensive."""
-    places = spots(word)
+def nonword(word: str, rng: random.Random, forbidden: set[str], lang: str = "fr") -> str | None:
+    """Swap one consonant at a `spots` position for another, keeping only candidates that are
+    neither in `forbidden` (lexicon forms, non-words already used), a real word, nor
+    offensive."""
+    places = spots(word, lang)
     rng.shuffle(places)
     for i in places:
         for c in rng.sample(CONSONANTS, len(CONSONANTS)):
@@ -80,7 +86,7 @@ def build_realwords() -> dict[str, list[str]]:
         words = load_wordlist(lang)
         if words is None:
             raise SystemExit(f"no word lists for {lang} under /usr/share/dict: {WORDLIST_HINT}")
-        cands = set().union(*(swaps(w) for w in reg.word_forms() if len(w) >= MIN_LEN))
+        cands = set().union(*(swaps(w, lang) for w in reg.word_forms() if len(w) >= MIN_LEN))
         out[lang] = sorted(c for c in cands if c in words)
     return out
 
