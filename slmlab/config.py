@@ -106,9 +106,17 @@ def writable_dir(directory: str | Path) -> Path:
     raise OSError(f"no writable place for results: {directory}, {fallbacks[0]}, {fallbacks[1]}")
 
 
-def writable_path(path: str | Path) -> Path:
-    """`path`, or the same file name in `writable_dir`'s fallback when its dir is read-only."""
+def writable_path(path: str | Path, name_in_dir: str = "results.json") -> Path:
+    """`path`, or the same file name in `writable_dir`'s fallback when its dir is read-only.
+
+    A path that is an existing directory gets `name_in_dir` inside it (said in one line)."""
+    import sys
+
     path = Path(path)
+    if path.is_dir():
+        print(f"slmlab: warning: {path} is a directory; results written to "
+              f"{path / name_in_dir}", file=sys.stderr, flush=True)
+        path = path / name_in_dir
     return writable_dir(path.parent) / path.name
 
 

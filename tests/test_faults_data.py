@@ -310,3 +310,8 @@ def test_evaluate_on_a_read_only_run_writes_beside(scored, tmp_path, capsys, mon
         assert "is not writable; results written to" in err
         res = tmp_path / "slmlab-results" / "ckpt" / "eval_results.json"
         assert json.loads(res.read_text())["tasks"]
+    # --out an existing directory: the results go inside it, not lost after scoring
+    code, err = run_cli(["evaluate", "--ckpt", ckpt, "--eval", eval_dir, "--device", "cpu",
+                         "--resamples", "10", "--out", tmp_path], capsys)
+    assert code == 0 and "is a directory; results written to" in err
+    assert json.loads((tmp_path / "results.json").read_text())["tasks"]
