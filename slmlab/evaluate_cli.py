@@ -31,6 +31,9 @@ def run(args: argparse.Namespace) -> int:
     from slmlab.evaluate import (compare_tasks, evaluate_checkpoint, markdown_differences,
                                  markdown_table, write_results)
 
+    from slmlab.config import check_positive
+
+    check_positive("resamples", args.resamples)  # before minutes of scoring, not after
     kw = dict(limit=args.limit, device=args.device, n_resamples=args.resamples,
               batch_tokens=args.batch_tokens, keep_outcomes=args.baseline is not None)
     res = evaluate_checkpoint(args.ckpt, args.eval, out=args.out, **kw)

@@ -296,6 +296,13 @@ def test_eval_on_an_unusable_device(scored, tmp_path, capsys, command, device, n
     assert code == 2 and err.count("\n") == 1 and needle in err and "check --device" in err
 
 
+def test_evaluate_resamples_zero(scored, capsys):
+    ckpt, eval_dir = scored
+    code, err = run_cli(["evaluate", "--ckpt", ckpt, "--eval", eval_dir, "--resamples", "0"],
+                        capsys)
+    assert code == 2 and err.count("\n") == 1 and "resamples must be a finite number > 0" in err
+
+
 def test_evaluate_on_a_read_only_run_writes_beside(scored, tmp_path, capsys, monkeypatch):
     import shutil
 
