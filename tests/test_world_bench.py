@@ -272,7 +272,7 @@ def test_ending_only_classifier_is_at_chance_here(bench):
 def test_right_endings_name_only_what_the_story_introduced(bench):
     """No broken items: a noun the right ending names with "the" (the object, the thing made,
     the animal, the place) occurs in the story before it."""
-    from slmlab.world.benchmark import topic_nouns
+    from slmlab.world.pairs import topic_nouns
 
     en = realisers()["en"]
     checked = 0

@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from slmlab.config import check_positive
-from slmlab.world.lexicon import TOPIC_DATA
 from slmlab.world.nonwords import MIN_LEN, nonword
 from slmlab.world.pairs import story_pairs, topic_pairs
 from slmlab.world.planner import Plan
@@ -69,26 +68,6 @@ class Benchmark:
 
     def items(self):
         return self.story_cloze + self.topic_cloze + self.lexical + self.syntactic
-
-
-def _content(args: dict) -> set[str]:
-    """The topic nouns an ending names."""
-    keys = {args.get("obj"), args.get("target"), args.get("place")}
-    if args.get("act"):
-        keys.add(args["act"][3])
-    return {k for k in keys if isinstance(k, str)}
-
-
-def ending_nouns(plan: Plan) -> set[str]:
-    """The noun keys the ending of `plan` names (its object, place, target, activity)."""
-    return _content(plan.events[-1][1])
-
-
-def topic_nouns(topic: str) -> set[str]:
-    """Every noun key a story on `topic` can name (places, objects, spots, animals, ...)."""
-    t = TOPIC_DATA[topic]
-    keys = {k for k, _ in t.places} | set(t.objects) | {k for k, _ in t.spots} | set(t.animals)
-    return keys | {a[3] for a in t.activities} | {n for _, n in t.creations} | {k for k, _ in t.agents}
 
 
 def _twin_items(pair_id: str, kind: str, fact: str, topics: tuple, ta: dict, tb: dict) -> list:

@@ -192,12 +192,14 @@ def _change_object(b: Plan, t, said: str, nouns: dict, rng) -> bool:
 
 
 def story_pairs(n_pairs: int, seed: int, split: str = "heldout"):
-    """`n_pairs` (fact, topic, text A, text B) ({lang: [sentence]}) from the held-out stream of `seed`, facts balanced:
-    each plan goes to the applicable fact with the fewest pairs so far, up to its quota."""
+    """`n_pairs` (fact, topic, text A, text B), texts {lang: [sentence]}, from the held-out
+    stream of `seed`, facts balanced: each plan goes to the applicable fact with the fewest
+    pairs so far, up to its quota."""
     quota = {f: n_pairs // len(FACTS) + (i < n_pairs % len(FACTS)) for i, f in enumerate(FACTS)}
     counts = dict.fromkeys(FACTS, 0)
     out, i = [], 0
     while len(out) < n_pairs:
+        _guard(i, n_pairs, "StoryCloze")
         plan = make_plan(plan_rng(seed, split, i), split)
         rng = random.Random(f"sc-pair:{seed}:{i}")
         i += 1
@@ -218,6 +220,14 @@ def story_pairs(n_pairs: int, seed: int, split: str = "heldout"):
         counts[fact] += 1
         out.append((fact, plan.topic, ta, tb))
     return out
+
+
+def _guard(tried: int, n_pairs: int, kind: str) -> None:
+    # about 16 plans per pair are needed for the rarest fact (weather: one arc of eight, in
+    # half of the topics); far more means the world cannot make these pairs at all
+    if tried > 100 * n_pairs + 10_000:
+        raise RuntimeError(f"{kind}: no {n_pairs} counterbalanced pairs after {tried} plans; "
+                           "a fact or arc has become impossible (see slmlab.world.pairs)")
 
 
 def recast(b: Plan, a: Plan) -> Plan:
@@ -247,13 +257,13 @@ def _compatible(a: Plan, b: Plan) -> bool:
 
 
 def topic_pairs(n_pairs: int, seed: int, split: str = "heldout", window: int = 200):
-    """`n_pairs` (topic A, topic B, text A, text B) of stories of different topics, B recast with A's characters; A from
-    the held-out stream of `seed`, B from a second stream of it (`split` + ":tc")."""
-    from slmlab.world.benchmark import topic_nouns  # noqa: PLC0415 (benchmark imports us)
-
+    """`n_pairs` (topic A, topic B, text A, text B) of stories of different topics, B recast
+    with A's characters; A from the held-out stream of `seed`, B from a second stream of it
+    (`split` + ":tc")."""
     out, i, j = [], 0, 0
     pool: list[Plan] = []
     while len(out) < n_pairs:
+        _guard(i, n_pairs, "TopicCloze")
         rng = random.Random(f"tc-pair:{seed}:{i}")
         a = make_plan(plan_rng(seed, split, i), split)
         i += 1
@@ -265,7 +275,7 @@ def topic_pairs(n_pairs: int, seed: int, split: str = "heldout", window: int = 2
             if not _compatible(a, cand):
                 continue
             b = recast(cand, a)
-            if not _disjoint(a, b, topic_nouns):
+            if not _disjoint(a, b):
                 continue
             ta, tb = realise(a), realise(b)
             if all(ta[x][-1] != tb[x][-1] for x in ta):
@@ -275,13 +285,31 @@ def topic_pairs(n_pairs: int, seed: int, split: str = "heldout", window: int = 2
     return out
 
 
-def _disjoint(a: Plan, b: Plan, topic_nouns) -> bool:
+def _disjoint(a: Plan, b: Plan) -> bool:
     """Neither ending names a noun of the other story's topic."""
-    from slmlab.world.benchmark import ending_nouns  # noqa: PLC0415
-
     na, nb = ending_nouns(a), ending_nouns(b)
     return bool(na) and bool(nb) and not (na & topic_nouns(b.topic)) and not (nb & topic_nouns(a.topic))
 
 
-__all__ = ["FACTS", "FACT_ENDINGS", "TOPICAL", "facts_for", "twin", "story_pairs", "recast",
+def _content(args: dict) -> set[str]:
+    """The topic nouns an ending names."""
+    keys = {args.get("obj"), args.get("target"), args.get("place")}
+    if args.get("act"):
+        keys.add(args["act"][3])
+    return {k for k in keys if isinstance(k, str)}
+
+
+def ending_nouns(plan: Plan) -> set[str]:
+    """The noun keys the ending of `plan` names (its object, place, target, activity)."""
+    return _content(plan.events[-1][1])
+
+
+def topic_nouns(topic: str) -> set[str]:
+    """Every noun key a story on `topic` can name (places, objects, spots, animals, ...)."""
+    t = TOPIC_DATA[topic]
+    keys = {k for k, _ in t.places} | set(t.objects) | {k for k, _ in t.spots} | set(t.animals)
+    return keys | {a[3] for a in t.activities} | {n for _, n in t.creations} | {k for k, _ in t.agents}
+
+
+__all__ = ["topic_nouns", "ending_nouns", "FACTS", "FACT_ENDINGS", "TOPICAL", "facts_for", "twin", "story_pairs", "recast",
            "topic_pairs", "with_ending"]
