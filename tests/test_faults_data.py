@@ -85,12 +85,14 @@ def _kill_build(out: Path, tok: Path, kills: int, seed: int) -> list[str]:
     return cmd
 
 
+@pytest.mark.e2e  # whole CLI processes, killed
 def test_sigkill_during_corpus_build_resumes_to_the_same_rows(tok_dir, reference, tmp_path):
     out = tmp_path / "c"
     _kill_build(out, tok_dir, kills=1, seed=0)
     assert K.load_corpus(out)[0].to_list() == reference
 
 
+@pytest.mark.e2e  # whole CLI processes, killed
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
 def test_sigkill_corpus_build_many_times(tok_dir, reference, tmp_path, seed):

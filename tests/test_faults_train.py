@@ -373,12 +373,14 @@ def _assert_exact(out: Path, whole: Path) -> None:
     assert not list(out.glob(".tmp-*"))
 
 
+@pytest.mark.e2e  # whole CLI processes, killed
 def test_sigkill_during_training_resumes_exactly(corpus, whole, tmp_path):
     out = tmp_path / "run"
     _kill_and_resume(corpus, out, kills=2, seed=1)
     _assert_exact(out, whole)
 
 
+@pytest.mark.e2e  # whole CLI processes, killed
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [2, 3, 4])
 def test_sigkill_many_times(corpus, whole, tmp_path, seed):
