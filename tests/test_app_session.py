@@ -179,3 +179,24 @@ def test_umap_maps_are_fitted_cached_as_arrays_and_reused(demo_session, tmp_path
     changed = LayerMaps(en + 1.0, fr, texts, tmp_path, use_umap=True).load_or_fit(1)
     assert not np.array_equal(changed.coords, coords)  # other states: refitted, not reused
     assert not list(tmp_path.glob("*.joblib")) and not list(tmp_path.glob("*.pkl"))
+
+
+def test_mimi_checkpoints_load_a_real_stand_in_mimi_named_in_slmlab_json(tmp_path):
+    """slmlab.json naming a Mimi (transformers dir, absolute or relative to the checkpoint)
+    loads that Mimi for real; 'mimi' without weights in the local cache says how to get them."""
+    from test_mimi import _tiny_transformers_tok  # a 2-quantizer Mimi with random codebooks
+
+    ckpt = tmp_path / "ckpt"
+    _tiny_transformers_tok().save(ckpt / "codec")
+    wav = np.random.default_rng(0).standard_normal(24000).astype(np.float32)
+    for path in (str(ckpt / "codec"), "codec"):  # absolute; relative to the checkpoint
+        tok = find_tokenizer(ckpt, {"tokenizer": {"kind": "mimi", "name": "mimi-transformers",
+                                                  "path": path}})
+        assert tok.name == "mimi-transformers" and tok.frame_rate == 12.5
+        assert tok.encode_np(wav).shape == (13,)  # 1 s at 12.5 Hz, rounded up
+    try:
+        tok = find_tokenizer(tmp_path, {"tokenizer": {"kind": "mimi", "name": "mimi"}})
+    except FileNotFoundError as e:  # the usual case offline: nothing cached
+        assert "Hugging Face cache" in str(e)
+    else:  # a machine with Mimi's weights cached loads them
+        assert tok.name.startswith("mimi")
