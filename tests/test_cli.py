@@ -69,3 +69,55 @@ def test_value_error_from_a_command_is_one_line_exit_2(capsys):
         cli.build_parser = real
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["slmlab train: error: p must be in [0, 1]; got 2"]
+
+
+@pytest.mark.parametrize("err, want", [
+    (OSError(28, "No space left on device", "/run/x"),
+     "No space left on device (/run/x); free some space and rerun the same command"),
+    (OSError(30, "Read-only file system", "/ro/out"),
+     "Read-only file system (/ro/out); the file system is read-only: give a writable output path"),
+    (OverflowError("cannot convert float infinity to integer"),
+     "a number is out of range (cannot convert float infinity to integer)"),
+    (RuntimeError("Expected one of cpu, cuda device type at start of device string: bogus"),
+     "device string: bogus; check --device"),
+])
+def test_system_errors_are_one_line_exit_2(monkeypatch, capsys, err, want):
+    import argparse
+
+    import slmlab.cli as cli
+
+    def boom(args):
+        raise err
+
+    parser = build_parser()
+    parser.parse_args = lambda argv=None: argparse.Namespace(func=boom, command="corpus")
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    assert cli.main([]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("slmlab corpus: error: ") and want in lines[0]
+
+
+def test_other_runtime_errors_still_raise(monkeypatch):
+    """Only errors a user can fix become one line; a bug keeps its traceback."""
+    import argparse
+
+    import slmlab.cli as cli
+
+    def boom(args):
+        raise RuntimeError("shape mismatch in layer 3")
+
+    parser = build_parser()
+    parser.parse_args = lambda argv=None: argparse.Namespace(func=boom, command="train")
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        cli.main([])
+
+
+def test_slmlab_warnings_are_one_line():
+    import slmlab.cli as cli
+    from slmlab.speech.audio import AudioWarning
+
+    assert cli._format_warning("cut.wav is truncated", AudioWarning, "f.py", 3) == \
+        "slmlab: warning: cut.wav is truncated\n"
+    other = cli._format_warning("old API", UserWarning, "f.py", 3)  # others keep their form
+    assert "f.py:3: UserWarning: old API" in other
