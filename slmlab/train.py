@@ -41,7 +41,8 @@ from slmlab.model import PRESETS, build_model, count_params, flops_per_token, in
 
 PEAK_FLOPS = 989e12  # H100 SXM dense bf16, the MFU reference
 # what a resume compares with the checkpoint; each may differ only when named in allow_change
-CHANGEABLE = ("corpus", "tokenizer", "vocab", "lr", "batch_size", "grad_accum")
+# (the vocabulary never may: the model's embedding is its size)
+CHANGEABLE = ("corpus", "tokenizer", "lr", "batch_size", "grad_accum")
 
 
 class TrainingDiverged(ValueError):
@@ -319,6 +320,10 @@ class Trainer:
         """What differs between the checkpoint's run and this config: an error unless each
         field is named in allow_change; the allowed ones are returned (and recorded)."""
         saved, now = _identity(info), _identity(self.info())
+        if saved["vocab"] is not None and saved["vocab"] != now["vocab"]:
+            raise ValueError(f"{self.cfg.out} holds a model of vocab {saved['vocab']}, the corpus "
+                             f"needs {now['vocab']}: a model cannot change its vocabulary; give "
+                             "another --out, or use a corpus of the checkpoint's tokenizer")
         diff = [k for k in CHANGEABLE if saved.get(k) is not None and saved[k] != now[k]]
         refused = [k for k in diff if k not in self.cfg.allow_change]
         if refused:

@@ -206,6 +206,19 @@ def test_resume_refuses_other_settings_unless_allowed(corpus, corpus_b, tmp_path
         assert lrs[3] == pytest.approx(3e-4 * lr_lambda(2, 4, 1, 0.1))  # warmup capped at 1
 
 
+def test_resume_never_changes_the_vocabulary(corpus, tmp_path, capsys):
+    """A 64-unit model must not continue on a 32-unit corpus, even when changes are allowed."""
+    small = fake_corpus(tmp_path / "small", n_train=12, n_heldout=3, n_units=32, seed=3)
+    out = tmp_path / "run"
+    cut_run(corpus, out, 2)
+    before = snapshot(out)
+    code, err = run_cli(["train", "--corpus", small, "--out", out, "--steps", "4", *CLI,
+                         "--allow-change", "corpus,tokenizer"], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert "a model cannot change its vocabulary" in err and "'size': 67" in err
+    assert snapshot(out) == before
+
+
 def test_two_writers_are_refused(corpus, tmp_path, capsys):
     out = tmp_path / "run"
     with ck.RunLock(out):
