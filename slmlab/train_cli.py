@@ -54,7 +54,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--progress", action="store_true", help="tqdm progress bar")
     p.add_argument("--allow-change", default="",
                    help="on resume, settings that may differ from the checkpoint's, e.g. "
-                        "lr,batch_size (corpus, tokenizer, vocab, lr, batch_size, grad_accum)")
+                        "lr,batch_size (corpus, tokenizer, lr, batch_size, grad_accum)")
 
 
 def _parallel(args: argparse.Namespace) -> str:
