@@ -14,8 +14,9 @@ from slmlab.corpus_audio import build_corpus_from_audio
 from slmlab.evaluate import load_eval
 from slmlab.world import CONDITIONS
 
+# the built-in k-means tokenizer, named (not the default): these tests train it on corpus audio
 SMALL = dict(n_stories=4, heldout_fraction=0.25, shard_size=2, workers=1, n_units=32,
-             tokenizer_sentences=16, keep_audio_sample=2, progress=False)
+             tokenizer="builtin", tokenizer_sentences=16, keep_audio_sample=2, progress=False)
 
 
 @pytest.fixture(scope="module")
