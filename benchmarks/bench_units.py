@@ -112,7 +112,7 @@ def round_trip(tok, utts: list, units: list, n: int = 24) -> dict:
         u = torch.as_tensor(units[i], dtype=torch.long)[None]
         back = tok.encode_np(tok.decode(u)[0].numpy())
         d.append(unit_edit_distance(units[i], back))
-    return {"roundtrip_edit": round(float(np.mean(d)), 4), "utterances": len(d)}
+    return {"roundtrip_edit": round(float(np.mean(d)), 4), "roundtrip_utterances": len(d)}
 
 
 def encode_speed(tok, seconds: float = 30.0) -> dict:
@@ -124,6 +124,7 @@ def encode_speed(tok, seconds: float = 30.0) -> dict:
         t0 = time.perf_counter()
         tok.encode_np(wav)
         out[f"x_realtime_{threads}_threads"] = round(seconds / (time.perf_counter() - t0), 1)
+    out["load_avg_1min"] = round(os.getloadavg()[0], 2)  # other work on the machine meanwhile
     return out
 
 

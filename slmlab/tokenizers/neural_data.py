@@ -20,7 +20,7 @@ import torch
 from slmlab.constants import LANGS, SAMPLE_RATE
 from slmlab.speech.perturb import perturb, random_perturbation
 from slmlab.speech.tts import Voice, canonical_voice, sample_voice, synthesize
-from slmlab.tokenizers.neural import SUB, normalised_logmel
+from slmlab.tokenizers.neural import SUB, noise_gate, normalised_logmel
 from slmlab.tokenizers.units import A_HOP, log_mel, mel_filterbank
 
 _FB: dict = {}
@@ -48,7 +48,7 @@ def frame_phones(phones, n_frames: int, lang: str, step: float = A_HOP / SAMPLE_
 
 
 def _lm(wav: np.ndarray) -> np.ndarray:
-    return normalised_logmel(torch.from_numpy(wav)[None], _fb())[0].half().numpy()
+    return normalised_logmel(noise_gate(torch.from_numpy(wav)[None]), _fb())[0].half().numpy()
 
 
 def training_item(task: tuple) -> dict:

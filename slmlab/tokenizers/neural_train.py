@@ -242,10 +242,11 @@ def score(enc: UnitEncoder, cent: torch.Tensor, utts: list, dev: torch.device) -
 def encode_one(enc: UnitEncoder, cent: torch.Tensor, wav: np.ndarray,
                dev: torch.device) -> np.ndarray:
     """Units [F] of one waveform with encoder `enc` and centroids `cent` on `dev`."""
-    from slmlab.tokenizers.neural import normalised_logmel
+    from slmlab.tokenizers.neural import noise_gate, normalised_logmel
     from slmlab.tokenizers.units import mel_filterbank
 
-    lm = normalised_logmel(torch.from_numpy(np.asarray(wav, np.float32))[None], mel_filterbank())
+    x = noise_gate(torch.from_numpy(np.asarray(wav, np.float32))[None])
+    lm = normalised_logmel(x, mel_filterbank())
     z = enc(lm.to(dev))
     return (z.float() @ cent.to(dev).T.float()).argmax(-1)[0].cpu().numpy()
 

@@ -1,0 +1,170 @@
+"""The shipped speaker-invariant tokenizer (`slmlab/tokenizers/pretrained/neural-2048`) and its
+trainer, on real espeak-ng speech. No GPU: the trainer runs at toy size on the CPU."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from slmlab.constants import HOP
+from slmlab.speech import synthesize, voices
+from slmlab.speech.perturb import Perturbation, perturb
+from slmlab.speech.phones import unit_edit_distance
+from slmlab.tokenizers import BuiltinTokenizer, TokenizerError, load_tokenizer
+from slmlab.tokenizers.base import pretrained_dir
+from slmlab.tokenizers.neural import NeuralTokenizer, UnitDecoder, UnitEncoder
+from slmlab.tokenizers.neural_train import (NeuralTrainConfig, sinkhorn, spherical_kmeans,
+                                            train_neural)
+
+EN = ["The little fox found a red ball near the river.",
+      "Sam was very happy because the sun was shining."]
+FR = "Le petit chat noir dormait sous la grande table."
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return load_tokenizer("neural")
+
+
+@pytest.fixture(scope="module")
+def speech():
+    v = voices("en")[0]
+    return [synthesize(t, v) for t in EN]
+
+
+def test_shipped_tokenizer_is_small_documented_package_data():
+    d = pretrained_dir()
+    size = sum(f.stat().st_size for f in d.iterdir())
+    assert size <= 20 * 2**20, f"shipped tokenizer is {size / 2**20:.1f} MB (limit 20)"
+    card = (d / "CARD.md").read_text()
+    for needed in ("slmlab tokenizer train", "phone", "Training data", "held-out"):
+        assert needed in card, f"CARD.md should mention {needed!r}"
+    meta = json.loads((d / "tokenizer.json").read_text())
+    assert meta["kind"] == "neural" and meta["vocab_size"] == 2048
+
+
+def test_loads_encodes_and_decodes_at_mimi_shape(tok, speech):
+    assert isinstance(tok, NeuralTokenizer)
+    assert (tok.vocab_size, tok.frame_rate, tok.sample_rate, tok.hop) == (2048, 12.5, 24000, HOP)
+    n = min(len(w) for w in speech)
+    wav = torch.from_numpy(np.stack([w[:n] for w in speech]))
+    units = tok.encode(wav)
+    assert units.shape == (2, math.ceil(n / HOP)) and units.dtype == torch.long
+    assert 0 <= int(units.min()) and int(units.max()) < 2048
+    audio = tok.decode(units)
+    assert audio.shape == (2, units.shape[1] * HOP)
+    assert float(audio.abs().max()) <= 0.95 + 1e-6 and float(audio.std()) > 0.01  # sound, no clip
+
+
+def test_encoding_is_deterministic_and_batch_invariant(tok, speech):
+    n = min(len(w) for w in speech)
+    a, b = (torch.from_numpy(w[:n])[None] for w in speech)
+    both = tok.encode(torch.cat([a, b]))
+    assert torch.equal(both[0], tok.encode(a)[0]) and torch.equal(both[1], tok.encode(b)[0])
+    assert torch.equal(tok.encode(a), tok.encode(a.clone()))
+
+
+# Same words under a voice change vs different words (the floor, ~1). Limits are the values
+# measured with the shipped tokenizer on this utterance plus a margin (pitch 0.14, formant
+# 0.28, both 0.44, speed 0.60, faint noise 0.03; without the noise gate they were 0.7-0.9).
+PERTURBED = {"pitch": (Perturbation(pitch=1.4), 0.3),
+             "formant": (Perturbation(formant=1.15), 0.45),
+             "pitch+formant": (Perturbation(pitch=0.8, formant=0.9), 0.6),
+             "speed": (Perturbation(speed=1.12), 0.75),
+             "faint-noise": (Perturbation(snr_db=60.0), 0.15)}
+
+
+@pytest.mark.parametrize("name", list(PERTURBED))
+def test_perturbed_copy_maps_to_nearly_the_same_units(tok, speech, name):
+    p, limit = PERTURBED[name]
+    ref = tok.encode_np(speech[0])
+    same = unit_edit_distance(ref, tok.encode_np(perturb(speech[0], p)))
+    other = unit_edit_distance(ref, tok.encode_np(speech[1]))
+    assert other >= 0.9, f"different sentences should be far apart; got {other:.2f}"
+    assert same <= limit, f"{name} moved the units by {same:.2f} (limit {limit})"
+
+
+def test_old_builtin_tokenizer_directories_still_load(speech):
+    old = load_tokenizer("app/model/tokenizer")
+    assert isinstance(old, BuiltinTokenizer)
+    assert old.encode_np(speech[0]).shape == (math.ceil(len(speech[0]) / HOP),)
+
+
+def _toy(seed=0):
+    torch.manual_seed(seed)
+    return NeuralTokenizer(UnitEncoder(32, 8, 1, 1),
+                           torch.nn.functional.normalize(torch.randn(16, 8), dim=-1),
+                           UnitDecoder(16, 32, 1), info={"objective": "toy"})
+
+
+def test_save_load_round_trip_and_tampering(tmp_path, speech):
+    t = _toy()
+    t.save(tmp_path / "t")
+    back = load_tokenizer(tmp_path / "t")
+    assert isinstance(back, NeuralTokenizer) and back.checksum() == t.checksum()
+    assert np.array_equal(back.encode_np(speech[0]), t.encode_np(speech[0]))
+    meta = json.loads((tmp_path / "t" / "tokenizer.json").read_text())
+    meta["gate_db"] = 20.0  # different features than the weights were saved with
+    (tmp_path / "t" / "tokenizer.json").write_text(json.dumps(meta))
+    with pytest.raises(TokenizerError, match="checksum"):
+        load_tokenizer(tmp_path / "t")
+
+
+def test_decode_rejects_bad_units():
+    with pytest.raises(ValueError, match="units must be in"):
+        _toy().decode(torch.tensor([[0, 16]]))
+
+
+def test_sinkhorn_balances_and_kmeans_gives_unit_centroids():
+    g = torch.Generator().manual_seed(0)
+    q = sinkhorn(torch.rand(512, 8, generator=g) * 2 - 1)  # cosine scores, as in training
+    assert torch.allclose(q.sum(1), torch.ones(512), atol=1e-3)  # a distribution per row
+    assert float(q.sum(0).std() / q.sum(0).mean()) < 0.1  # prototypes used about equally
+    x = torch.nn.functional.normalize(torch.randn(2000, 4, generator=g), dim=-1)
+    c = spherical_kmeans(x, 10, iters=5)
+    assert c.shape == (10, 4) and torch.allclose(c.norm(dim=-1), torch.ones(10), atol=1e-4)
+    with pytest.raises(ValueError, match="at least"):
+        spherical_kmeans(x[:5], 10)
+
+
+def test_config_is_validated():
+    with pytest.raises(ValueError, match="crop"):
+        NeuralTrainConfig(out="x", crop=100)
+    with pytest.raises(ValueError, match="objectives"):
+        NeuralTrainConfig(out="x", objectives=("words",))
+
+
+def test_trainer_runs_tiny_on_cpu(tmp_path):
+    """The whole recipe (data with perturbation, two objectives, clustering, scoring, decoder)
+    at toy size; the saved tokenizer loads and the report compares both objectives."""
+    cfg = NeuralTrainConfig(out=str(tmp_path / "tok"), utterances=10, canonical=6,
+                            eval_sentences=2, objectives=("phones-perturb", "spin"), seconds=0.5,
+                            decoder_seconds=0.5, units=24, width=32, dim=8, batch=4, crop=64,
+                            workers=1, device="cpu")
+    tok, report = train_neural(cfg)
+    assert set(report["objectives"]) == {"phones-perturb", "spin"}
+    for fig in report["objectives"].values():
+        assert 0.0 <= fig["edit_same"] <= 1.0 and 0.0 <= fig["pnmi_heldout"] <= 1.0
+    back = load_tokenizer(tmp_path / "tok")
+    assert back.vocab_size == 24 and back.info["objective"] == report["kept"]
+    assert back.info["phone_labels_used"] == ("phones" in report["kept"])
+    wav = synthesize(FR, voices("fr")[0])
+    assert back.decode(back.encode(torch.from_numpy(wav)[None])).shape[1] % HOP == 0
+
+
+def test_noise_gate_silences_faint_blocks_only():
+    from slmlab.tokenizers.neural import noise_gate
+
+    g = torch.Generator().manual_seed(0)
+    loud = torch.randn(1, 2400, generator=g) * 0.5
+    faint = torch.randn(1, 2400, generator=g) * 0.5e-3  # 60 dB down: gated
+    x = torch.cat([faint, loud, faint[:, :1000]], 1)
+    y = noise_gate(x, 45.0)
+    assert y.shape == x.shape
+    assert torch.equal(y[:, 2400:4800], x[:, 2400:4800])
+    assert float(y[:, :2400].abs().max()) == 0.0 and float(y[:, 4800:].abs().max()) == 0.0
+    both = noise_gate(torch.cat([x, x * 0.01]), 45.0)  # per item: level-independent
+    assert torch.equal(both[0] != 0, both[1] != 0)
+    assert torch.equal(noise_gate(x, 0.0), x)
