@@ -179,13 +179,10 @@ def _run_prefixes(model: Any, prefixes: Sequence[Sequence[int]], group: list[int
                   prefix_lp: list, device: torch.device):
     """One prefix batch: fills prefix_lp; returns (log-probs of the next token [B, V],
     the key/value cache, the prefix mask [B, P])."""
-    from transformers import DynamicCache
-
     ids, mask = _padded(prefixes, group)
     ids, mask = ids.to(device), mask.to(device)
     with torch.autocast(device.type, torch.bfloat16, enabled=device.type == "cuda"):
-        out = model(input_ids=ids, attention_mask=mask, use_cache=True,
-                    **{_cache_arg(model): DynamicCache(config=model.config)})
+        out = model(input_ids=ids, attention_mask=mask, use_cache=True)  # the model makes one
     logits = _logits(out)
     lp = _next_logprobs(logits[:, :-1], ids[:, 1:]).cpu().numpy()  # [B, P-1]
     lengths = mask.sum(1)  # [B]
@@ -224,6 +221,7 @@ def _run_endings(model: Any, endings: Sequence[Sequence[int]], jobs: Sequence[tu
     job_ids = [j for _, j in chunk]
     e_ids, e_mask = _padded([endings[jobs[j][1]] for j in job_ids], range(len(chunk)))
     e_ids, e_mask = e_ids.to(device), e_mask.to(device)
+    # a new cache holding each job's copy of its prefix's keys/values [J, heads, P, head_dim]
     sub = DynamicCache(ddp_cache_data=[(k[rows], v[rows]) for k, v, *_ in cache])
     # padding sits between a short prefix and its ending: the mask hides it, and the ending's
     # positions continue the prefix's own length (RoPE sees the true distances)

@@ -281,10 +281,20 @@ def test_paired_difference_of_a_checkpoint_with_itself_is_exactly_zero():
         ev.compare_tasks(a, other)
 
 
-def test_prefix_cache_scores_equal_whole_sequences():
+def tiny_qwen2(vocab: int = VOCAB):
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(1)
+    cfg = Qwen2Config(vocab_size=vocab, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256)
+    return Qwen2ForCausalLM(cfg).eval()
+
+
+@pytest.mark.parametrize("make", [tiny_llama, tiny_qwen2], ids=["llama", "qwen2"])
+def test_prefix_cache_scores_equal_whole_sequences(make):
     """Each context runs once and its cache serves every ending: same log-probs as scoring
     each whole sequence, with short prefixes padded next to long ones in a batch."""
-    model = tiny_llama()
+    model = make()
     rng = np.random.default_rng(0)
     prefixes = [[BOS] + rng.integers(0, N_UNITS, n).tolist() for n in (0, 5, 17, 3, 40)]
     endings = [rng.integers(0, N_UNITS, n).tolist() for n in (1, 4, 9, 2)]
