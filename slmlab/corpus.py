@@ -50,7 +50,8 @@ class CorpusConfig:
     n_stories: int = 1500  # train stories
     heldout_fraction: float = 0.1  # held-out stories, as a fraction of n_stories (0 to 0.5)
     langs: tuple[str, ...] = LANGS  # languages to synthesize (a subset of LANGS)
-    tokenizer: str = "builtin"  # 'builtin' (trained on this corpus if absent), a path, or 'mimi'
+    tokenizer: str = "neural"  # 'neural' (shipped, speaker-invariant), 'builtin' (k-means trained
+    # on this corpus if absent), a tokenizer path, or 'mimi'
     workers: int = 0  # CPU processes (0: one per core)
     shard_size: int = 50  # stories per shard (the unit of parallel work and of resuming)
     keep_audio_sample: int = 8  # sentences kept as wavs under samples/ (0: none)

@@ -34,8 +34,9 @@ def _add_corpus(sub) -> None:
     b.add_argument("--heldout-fraction", type=float, default=0.1,
                    help="held-out stories as a fraction of --stories (default 0.1)")
     b.add_argument("--langs", default=",".join(LANGS), help="comma-separated (default en,fr)")
-    b.add_argument("--tokenizer", default="builtin",
-                   help="'builtin' (trained on this corpus), a tokenizer dir, Mimi weights, or 'mimi'")
+    b.add_argument("--tokenizer", default="neural",
+                   help="'neural' (the shipped speaker-invariant tokenizer), 'builtin' (k-means "
+                        "trained on this corpus), a tokenizer dir, Mimi weights, or 'mimi'")
     b.add_argument("--workers", type=int, default=0, help="CPU processes (default: all cores)")
     b.add_argument("--shard-size", type=int, default=50, help="stories per shard (default 50)")
     b.add_argument("--eval-items", type=int, default=1000, help="benchmark items per kind (0: none)")
@@ -82,6 +83,8 @@ def _add_tokenizer(sub) -> None:
     n.add_argument("--objectives", help="comma-separated encoders to compare (phones, "
                    "phones-perturb, spin, phones-perturb-spin)")
     n.add_argument("--device", help="auto | cpu | cuda")
+    n.add_argument("--init", help="a saved neural tokenizer to fine-tune from")
+    n.add_argument("--lr", type=float, help="peak learning rate")
     t.set_defaults(func=_tokenizer_train)
 
 

@@ -28,7 +28,8 @@ class QuickstartConfig:
     out: str | Path = ""  # run directory (default: <runs>/quickstart)
     n_stories: int = 1500  # training stories (held-out ones are added by the corpus)
     eval_items: int = 200  # benchmark items per kind (each in 4 language conditions)
-    n_units: int = 256  # built-in tokenizer units (2048 is Mimi's shape; too many for 1.5k stories)
+    tokenizer: str = "neural"  # the shipped speaker-invariant tokenizer; 'builtin': k-means here
+    n_units: int = 256  # units of a 'builtin' tokenizer trained here (too few stories for 2048)
     budget_tokens: int = 900_000  # training tokens per arm incl. the shared stage 1
     arms: tuple[str, ...] = ("mixed", "interleave+finetune")  # compared at matched budgets
     context: int = 512  # training window
@@ -74,7 +75,8 @@ def run_quickstart(cfg: QuickstartConfig) -> dict:
     with timer.stage("corpus (stories, speech, tokenizer, units, eval set)"):
         corpus = build_corpus(CorpusConfig(
             out=str(out / "corpus"), n_stories=cfg.n_stories, eval_items=cfg.eval_items,
-            n_units=cfg.n_units, seed=cfg.seed, workers=cfg.workers, progress=cfg.progress,
+            tokenizer=cfg.tokenizer, n_units=cfg.n_units, seed=cfg.seed, workers=cfg.workers,
+            progress=cfg.progress,
             aligned_pairs=200))
     with timer.stage("training + evaluation + probing of the arms"):
         exp = ExperimentConfig(
@@ -109,7 +111,10 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stories", type=int, default=d["n_stories"].default, help="training stories")
     p.add_argument("--eval-items", type=int, default=d["eval_items"].default,
                    help="benchmark items per kind")
-    p.add_argument("--units", type=int, default=d["n_units"].default, help="built-in tokenizer units")
+    p.add_argument("--tokenizer", default=d["tokenizer"].default,
+                   help="'neural' (shipped), 'builtin' (k-means trained here), a dir, or 'mimi'")
+    p.add_argument("--units", type=int, default=d["n_units"].default,
+                   help="units of a 'builtin' tokenizer")
     p.add_argument("--budget-tokens", type=float, default=d["budget_tokens"].default,
                    help="training tokens per arm (stage 1 included)")
     p.add_argument("--seed", type=int, default=0)
@@ -120,7 +125,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
 
 def _run_cli(args: argparse.Namespace) -> int:
     cfg = QuickstartConfig(out=args.out, n_stories=args.stories, eval_items=args.eval_items,
-                           n_units=args.units, budget_tokens=int(args.budget_tokens),
+                           tokenizer=args.tokenizer, n_units=args.units,
+                           budget_tokens=int(args.budget_tokens),
                            seed=args.seed, workers=args.workers, progress=not args.no_progress)
     print(report(run_quickstart(cfg)))
     return 0
