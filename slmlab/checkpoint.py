@@ -255,6 +255,7 @@ def checkpoint_problem(ckpt: Path, need_state: bool = True) -> str | None:
             if (why := _check_json(ckpt / STATE_JSON)) is not None:
                 return why
             checks.append(ckpt / STATE_TENSORS)
+            checks += sorted((ckpt / "optim").glob("*.safetensors"))  # FSDP: per-rank shards
         elif not (ckpt / LEGACY_STATE).exists():
             return f"{STATE_JSON} is missing"
         elif (ckpt / LEGACY_STATE).stat().st_size == 0:

@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from slmlab.checkpoint import latest_checkpoint
 from slmlab.config import check_choice
 from slmlab.interleave import Vocab
 
@@ -120,11 +121,13 @@ def read_info(ckpt: str | Path) -> dict:
 def resolve_checkpoint(path: str | Path) -> Path:
     """A checkpoint dir from itself or from a run dir holding a `latest` pointer."""
     path = Path(path)
-    if (path / "latest").exists():
-        return path / (path / "latest").read_text().strip()
     if (path / "config.json").exists():
         return path
-    raise FileNotFoundError(f"no checkpoint at {path} (neither config.json nor a `latest` file)")
+    # a run dir: the newest intact checkpoint (a damaged `latest` falls back, with a warning)
+    found = latest_checkpoint(path, need_state=False) if path.is_dir() else None
+    if found is None:
+        raise FileNotFoundError(f"no checkpoint at {path} (neither config.json nor a `latest` file)")
+    return found
 
 
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu",

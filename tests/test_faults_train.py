@@ -106,6 +106,20 @@ def test_damaged_latest_falls_back_to_newest_intact(corpus, whole, tmp_path, cap
     assert ck.checkpoint_problem(out / "step-000006") is None
 
 
+def test_inference_falls_back_from_a_damaged_latest(corpus, tmp_path, capsys):
+    """evaluate/probe/generate resolve a run dir through the same intact-checkpoint search."""
+    from slmlab.model import load_checkpoint, resolve_checkpoint
+
+    out = tmp_path / "run"
+    cut_run(corpus, out, 3)
+    f = out / "step-000003" / "model.safetensors"
+    f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])
+    assert resolve_checkpoint(out) == out / "step-000002"
+    _, info = load_checkpoint(out)
+    assert info["path"] == str(out / "step-000002")
+    assert "resuming from step-000002" in capsys.readouterr().err
+
+
 def test_no_intact_checkpoint_is_an_error_not_a_restart(corpus, tmp_path, capsys):
     out = tmp_path / "run"
     cut_run(corpus, out, 2)
