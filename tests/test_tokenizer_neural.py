@@ -168,3 +168,36 @@ def test_noise_gate_silences_faint_blocks_only():
     both = noise_gate(torch.cat([x, x * 0.01]), 45.0)  # per item: level-independent
     assert torch.equal(both[0] != 0, both[1] != 0)
     assert torch.equal(noise_gate(x, 0.0), x)
+
+
+def test_units_benchmark_lm_check_at_toy_size(tmp_path, monkeypatch):
+    """bench_units.lm_check: held-out stories re-spoken by training and held-out voices, scored
+    by a checkpoint (here a toy transformers model standing in for a trained one)."""
+    import importlib.util
+    from pathlib import Path
+
+    import datasets
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    import slmlab.model
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_units", Path(__file__).resolve().parents[1] / "benchmarks" / "bench_units.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    _toy().save(tmp_path / "tok")
+    rows = [{"story_id": f"h{s}", "sentence_idx": i, "lang": "en", "voice": "v", "text": t,
+             "units": [1, 2], "split": "heldout"} for s in range(2) for i, t in enumerate(EN)]
+    datasets.Dataset.from_list(rows).save_to_disk(str(tmp_path / "corpus"))
+    (tmp_path / "corpus" / "meta.json").write_text(json.dumps(
+        {"tokenizer": {"path": str(tmp_path / "tok"), "vocab_size": 16}}))
+    torch.manual_seed(0)
+    lm = LlamaForCausalLM(LlamaConfig(vocab_size=19, hidden_size=32, intermediate_size=64,
+                                      num_hidden_layers=1, num_attention_heads=2,
+                                      num_key_value_heads=2)).eval()
+    monkeypatch.setattr(slmlab.model, "load_checkpoint",
+                        lambda path, device="cpu": (lm, {"vocab": {"n_units": 16}}))
+    res = bench.lm_check(str(tmp_path / "corpus"), "ckpt", n_stories=2)
+    a, b = res["nll_heldout_stories_training_voices"], res["nll_heldout_stories_heldout_voices"]
+    assert res["stories"] == 2 and 0 < a < 10 and 0 < b < 10  # ~ln(19) for an untrained model
+    assert res["ratio"] == pytest.approx(b / a, abs=1e-3)
