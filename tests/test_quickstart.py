@@ -37,7 +37,7 @@ def test_quickstart_runs_end_to_end_at_toy_size(tmp_path):
     assert timings["total"] > 0 and len(timings) >= 3
     exp = out / "experiment"
     results = json.loads((exp / "results.json").read_text())
-    assert results and (exp / "results.md").read_text().startswith("|")
+    assert results and "| task" in (exp / "results.md").read_text()
     assert {"accuracy.html", "alignment.html", "losses.html"} <= {p.name for p in exp.glob("*.html")}
     assert (out / "corpus" / "meta.json").is_file() and (out / "corpus" / "eval").is_dir()
     assert list(exp.rglob("slmlab.json")), "no checkpoint was written"
