@@ -246,7 +246,7 @@ def ensure_tokenizer(cfg: CorpusConfig, out: Path, stories: list, progress: bool
     from slmlab.tokenizers.units import train_builtin
 
     rows = tokenizer_training_rows(cfg, stories)
-    wavs = _parallel_synth(rows, cfg)
+    wavs = synthesize_parallel(rows, cfg)
     tok = train_builtin(wavs, n_units=cfg.n_units, frame_rate=cfg.frame_rate, seed=cfg.seed,
                         progress=progress)
     tmp = out / ".tmp-tokenizer"
@@ -271,7 +271,7 @@ def tokenizer_training_rows(cfg: CorpusConfig, stories: list) -> list[dict]:
     return rows[: max(cfg.tokenizer_sentences, len(cfg.langs))]
 
 
-def _parallel_synth(rows: list[dict], cfg: CorpusConfig) -> list[np.ndarray]:
+def synthesize_parallel(rows: list[dict], cfg: CorpusConfig) -> list[np.ndarray]:
     """Synthesize rows over the worker processes (order kept)."""
     n = n_workers(cfg)
     chunks = [rows[i:i + 25] for i in range(0, len(rows), 25)]

@@ -11,7 +11,6 @@ Target: at most 10 minutes on a 2-core CPU with the defaults.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from contextlib import contextmanager
@@ -101,32 +100,3 @@ def report(run: dict) -> str:
     return (f"{table}\nTimes: {times}\n"
             f"Figures (open in a browser): {', '.join(str(exp / f) for f in figures)}\n"
             f"Corpus: {out / 'corpus'}  Checkpoints: {exp}\n")
-
-
-def add_cli(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("quickstart", help="the whole pipeline on the offline world (CPU, ~10 min)",
-                       description=__doc__.split("\n\n")[1])
-    d = QuickstartConfig.__dataclass_fields__
-    p.add_argument("--out", default="", help="run directory (default runs/quickstart)")
-    p.add_argument("--stories", type=int, default=d["n_stories"].default, help="training stories")
-    p.add_argument("--eval-items", type=int, default=d["eval_items"].default,
-                   help="benchmark items per kind")
-    p.add_argument("--tokenizer", default=d["tokenizer"].default,
-                   help="'neural' (shipped), 'builtin' (k-means trained here), a dir, or 'mimi'")
-    p.add_argument("--units", type=int, default=d["n_units"].default,
-                   help="units of a 'builtin' tokenizer")
-    p.add_argument("--budget-tokens", type=float, default=d["budget_tokens"].default,
-                   help="training tokens per arm (stage 1 included)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=0, help="corpus processes (0: one per core)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.set_defaults(func=_run_cli)
-
-
-def _run_cli(args: argparse.Namespace) -> int:
-    cfg = QuickstartConfig(out=args.out, n_stories=args.stories, eval_items=args.eval_items,
-                           tokenizer=args.tokenizer, n_units=args.units,
-                           budget_tokens=int(args.budget_tokens),
-                           seed=args.seed, workers=args.workers, progress=not args.no_progress)
-    print(report(run_quickstart(cfg)))
-    return 0

@@ -27,6 +27,8 @@ from slmlab.interleave import SequenceConfig
 from slmlab.train import TrainConfig, train
 
 STAGES = ("1", "2", "3")
+# stage -> (sequence mode, mono language): the one definition stage1..3 and `--stage` share
+STAGE_MODES = {"1": ("mono", "en"), "2": ("interleave", "en"), "3": ("mixed", "en")}
 # arm name -> phases (mode, lang, share of the matched budget given by stage ratios 2 and 3)
 ARMS: dict[str, list[tuple[str, str, str]]] = {
     "en-only": [("mono", "en", "23")],
@@ -50,19 +52,19 @@ def _derive(cfg: TrainConfig, stage: str, out: Path, mode: str, lang: str = "en"
 
 def stage1(base: TrainConfig, **budget: Any) -> TrainConfig:
     """English-only pretraining; `base.out` is the recipe root (stage dirs go under it)."""
-    return _derive(base, "1", Path(base.out) / "stage1", "mono", "en",
+    return _derive(base, "1", Path(base.out) / "stage1", *STAGE_MODES["1"],
                    init_from=base.init_from, **budget)
 
 
 def stage2(prev: TrainConfig, p: float = 0.5, **budget: Any) -> TrainConfig:
     """Cross-lingual interleaving with probability p, from stage 1's final checkpoint."""
-    return _derive(prev, "2", Path(prev.out).parent / "stage2", "interleave", p=p,
+    return _derive(prev, "2", Path(prev.out).parent / "stage2", STAGE_MODES["2"][0], p=p,
                    init_from=str(prev.out), **budget)
 
 
 def stage3(prev: TrainConfig, p: float = 0.5, **budget: Any) -> TrainConfig:
     """Bilingual fine-tuning, whole stories in EN or FR (FR with probability p)."""
-    return _derive(prev, "3", Path(prev.out).parent / "stage3", "mixed", p=p,
+    return _derive(prev, "3", Path(prev.out).parent / "stage3", STAGE_MODES["3"][0], p=p,
                    init_from=str(prev.out), **budget)
 
 

@@ -7,7 +7,7 @@ Held-out loss on the corpus' heldout split at intervals, a log line every `log_e
 checkpoints (slmlab.checkpoint). An existing `out` dir resumes from its latest checkpoint with
 the same data order, so the losses continue exactly as an uninterrupted run's would.
 
-Several GPUs: `torchrun --nproc_per_node=N -m slmlab.train_cli ... --parallel ddp|fsdp`
+Several GPUs: `torchrun --nproc_per_node=N -m slmlab train ... --parallel ddp|fsdp`
 (default: FSDP2 `fully_shard` for the 1b preset, DDP otherwise), each rank reading a disjoint
 slice of the same global batch, so results match one process up to numerics. FSDP runs save
 sharded checkpoints (DCP), and a run resumes on another number of processes with its global

@@ -15,7 +15,7 @@ import os
 import pytest
 
 from helpers import ROOT, free_port
-from slmlab.app_cli import import_app
+from slmlab.cli.app import import_app
 
 import_app("session", ROOT / "app")  # registers the `app` package for the test modules
 

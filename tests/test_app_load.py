@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def load_server(demo_session):
     """A second server over the same session, with a short file TTL."""
-    from slmlab.app_cli import import_app
+    from slmlab.cli.app import import_app
 
     main = import_app("main", ROOT / "app")
     demo = main.launch(session=demo_session, port=free_port(), block=False, file_ttl=FILE_TTL)

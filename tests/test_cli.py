@@ -16,13 +16,21 @@ def _run(*args):
                           text=True, cwd=ROOT)
 
 
-def test_help_lists_working_subcommands():
+# the subcommands users know (README): fixed here, not read from the parser under test
+COMMANDS = ("world", "corpus", "tokenizer", "tokenize", "resynth", "train", "stages",
+            "experiment", "quickstart", "evaluate", "probe", "generate", "app")
+
+
+def _subparsers(parser) -> dict:
+    return parser._subparsers._group_actions[0].choices
+
+
+def test_help_lists_every_subcommand():
     out = _run("--help")
     assert out.returncode == 0
-    names = set(build_parser()._subparsers._group_actions[0].choices)
-    assert names, "no subcommand registered"
-    for name in names:
-        assert name in out.stdout
+    assert set(_subparsers(build_parser())) == set(COMMANDS)
+    for name in COMMANDS:
+        assert f"    {name}" in out.stdout, name
 
 
 def test_unknown_flag_is_one_line_exit_2():
@@ -39,15 +47,21 @@ def test_unknown_subcommand_is_one_line_exit_2():
     assert "invalid choice" in out.stderr
 
 
-@pytest.mark.parametrize("name", ["world", "corpus", "train", "evaluate", "probe", "generate",
-                                  "experiment", "app", "quickstart"])
-def test_each_subcommand_has_help(name):
-    choices = build_parser()._subparsers._group_actions[0].choices
-    if name not in choices:
-        pytest.skip(f"{name} not registered")
+@pytest.mark.parametrize("name", COMMANDS)
+def test_each_subcommand_has_help(name, capsys):
     with pytest.raises(SystemExit) as exc:
         main([name, "--help"])
     assert exc.value.code == 0
+    assert f"slmlab {name}" in capsys.readouterr().out
+
+
+def test_a_command_module_that_fails_to_import_is_an_error(monkeypatch):
+    """A broken stage module must not silently remove its subcommand."""
+    import slmlab.cli as cli
+
+    monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "slmlab.no_such_stage"))
+    with pytest.raises(ModuleNotFoundError, match="no_such_stage"):
+        cli.build_parser()
 
 
 def test_value_error_from_a_command_is_one_line_exit_2(capsys):
@@ -121,3 +135,79 @@ def test_slmlab_warnings_are_one_line():
         "slmlab: warning: cut.wav is truncated\n"
     other = cli._format_warning("old API", UserWarning, "f.py", 3)  # others keep their form
     assert "f.py:3: UserWarning: old API" in other
+
+
+def _config_actions(parser):
+    """(command path, action) for every flag generated from a config dataclass."""
+    for name, sub in _subparsers(parser).items():
+        nested = [(f"{name} {k}", p) for k, p in _subparsers(sub).items()] \
+            if sub._subparsers is not None else [(name, sub)]
+        for path, p in nested:
+            for action in p._actions:
+                if hasattr(action, "config_class"):
+                    yield path, action
+
+
+def test_every_flag_default_is_its_dataclass_default():
+    """The acceptance line: a default lives in its dataclass only, and the parser agrees."""
+    import dataclasses
+
+    seen = set()
+    for path, action in _config_actions(build_parser()):
+        cls = action.config_class
+        field = {f.name: f for f in dataclasses.fields(cls)}[action.dest]
+        if action.required or action.config_unset:
+            assert action.default is None, (path, action.dest)
+            continue
+        want = field.default if field.default is not dataclasses.MISSING \
+            else field.default_factory()
+        assert action.default == want, f"slmlab {path} --{action.dest}: {action.default!r} != {want!r}"
+        seen.add(path)
+    assert {"train", "stages", "experiment", "quickstart", "corpus build", "evaluate", "probe",
+            "generate", "app", "world", "tokenizer train"} <= seen
+
+
+def test_experiment_logs_as_often_as_train():
+    """The drift that started issue 14: one log_every default for train and experiment."""
+    from slmlab.train import TrainConfig
+
+    parser = build_parser()
+    for cmd in (["train", "--corpus", "c", "--out", "o", "--steps", "1"],
+                ["experiment", "--corpus", "c", "--out", "o", "--budget-tokens", "9"]):
+        assert parser.parse_args(cmd).log_every == TrainConfig.log_every
+
+
+def test_generated_flags_parse_like_the_old_hand_written_ones():
+    parser = build_parser()
+    args = parser.parse_args(["corpus", "build", "--out", "c", "--stories", "7", "--langs", "en,fr",
+                              "--keep-audio", "0", "--units", "64", "--no-progress"])
+    assert (args.n_stories, args.langs, args.keep_audio_sample, args.n_units, args.progress) == \
+        (7, ("en", "fr"), 0, 64, False)
+    args = parser.parse_args(["stages", "--corpus", "c", "--out", "o", "--tokens", "2e8",
+                              "--ratios", "50,20,15", "--allow-change", "lr,batch_size"])
+    assert (args.total_tokens, args.ratios, args.allow_change) == \
+        (200_000_000, (50.0, 20.0, 15.0), ("lr", "batch_size"))
+    args = parser.parse_args(["experiment", "--corpus", "c", "--out", "o", "--budget-tokens", "1e6",
+                              "--seeds", "0", "1", "--arms", "mixed", "interleave"])
+    assert (args.budget_tokens, args.seeds, args.arms) == (10**6, (0, 1), ("mixed", "interleave"))
+    assert parser.parse_args(["app", "--share", "yes", "--no-umap"]).share is True
+    assert parser.parse_args(["app", "--no-umap"]).umap is False
+
+
+def test_field_comments_become_help():
+    from slmlab.cli_args import field_comments
+    from slmlab.corpus import CorpusConfig
+
+    comments = field_comments(CorpusConfig)
+    assert comments["n_stories"] == "train stories"
+    assert comments["tokenizer"].endswith("or 'mimi'")  # a comment continued on the next line
+    build = _subparsers(_subparsers(build_parser())["corpus"])["build"]
+    helps = {a.dest: a.help for a in build._actions}
+    assert helps["n_stories"] == "train stories (default 1500)"
+    assert helps["langs"].endswith("(default en,fr)")
+
+
+def test_a_fractional_whole_number_is_one_line_exit_2():
+    out = _run("train", "--corpus", ".", "--out", "o", "--steps", "2.5")
+    assert out.returncode == 2
+    assert len(out.stderr.strip().splitlines()) == 1 and "--steps" in out.stderr

@@ -377,7 +377,7 @@ def test_read_only_run_dir(corpus, tmp_path, capsys):
 def _kill_and_resume(corpus, out: Path, kills: int, seed: int) -> None:
     """Start the CLI, SIGKILL it at a random moment after it starts training, `kills` times."""
     rng = random.Random(seed)
-    cmd = [sys.executable, "-m", "slmlab.train_cli", "--corpus", str(corpus), "--out", str(out),
+    cmd = [sys.executable, "-m", "slmlab", "train", "--corpus", str(corpus), "--out", str(out),
            "--steps", "6", "--save-every", "1", *CLI]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     for _ in range(kills):

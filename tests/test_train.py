@@ -170,7 +170,7 @@ def test_torchrun_two_processes_match_one(corpus, tmp_path, fsdp):
             "--device", "cpu", "--warmup", "2"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     dist = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-            "-m", "slmlab.train_cli", *args, "--batch-size", "1", "--fsdp", fsdp,
+            "-m", "slmlab", "train", *args, "--batch-size", "1", "--fsdp", fsdp,
             "--out", str(tmp_path / "dist")]
     subprocess.run(dist + ["--stop-after", "2"], check=True, env=env, capture_output=True)
     subprocess.run(dist, check=True, env=env, capture_output=True)

@@ -1,4 +1,7 @@
-"""`slmlab app`: serve the live Gradio demo (app/) on 127.0.0.1:7860 by default."""
+"""`slmlab app`: serve the live Gradio demo (app/) on 127.0.0.1:7860 by default.
+
+The demo is not part of the library: its code is imported from the app/ folder of the checkout
+(or --app-dir). Flags come from AppArgs (slmlab.cli_args)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,11 @@ import importlib.util
 import os
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+from slmlab.cli_args import add_config_args, config_kwargs
+from slmlab.config import ConfigError
 
 APP_DIR_ENV = "SLMLAB_APP_DIR"
 
@@ -38,6 +45,23 @@ def import_app(module: str = "main", where: str | Path | None = None):
     return importlib.import_module(f"app.{module}")
 
 
+@dataclass
+class AppArgs:
+    """How the demo is served."""
+
+    model: str | None = None  # checkpoint dir (or run dir with `latest`); default app/model/
+    host: str = "127.0.0.1"  # address to bind (0.0.0.0 = every interface)
+    port: int = 7860  # TCP port (0 = any free port)
+    share: bool = False  # also open a public gradio.live link (needs the internet)
+    app_dir: str | None = None  # the demo's code (default $SLMLAB_APP_DIR, else ./app)
+    file_ttl: int = 600  # seconds: older uploads and outputs are deleted from Gradio's cache
+    umap: bool = True  # UMAP maps (--no-umap: PCA only, no UMAP fitting)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
+            raise ConfigError(f"port must be in 0..65535; got {self.port!r}")
+
+
 def _yes_no(value: str) -> bool:
     v = value.lower()
     if v in ("yes", "y", "true", "1"):
@@ -45,13 +69,6 @@ def _yes_no(value: str) -> bool:
     if v in ("no", "n", "false", "0"):
         return False
     raise argparse.ArgumentTypeError(f"expected yes or no; got {value!r}")
-
-
-def _port(value: str) -> int:
-    p = int(value)
-    if not 0 <= p <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be in 0..65535; got {p}")
-    return p
 
 
 def _check_port(host: str, port: int) -> None:
@@ -69,12 +86,13 @@ def _check_port(host: str, port: int) -> None:
 def _run(args: argparse.Namespace) -> int:
     import logging
 
+    a = AppArgs(**config_kwargs(AppArgs, args))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    _check_port(args.host, args.port)
-    main = import_app("main", args.app_dir)
-    print(f"slmlab app: loading {args.model or 'app/model (default)'} ...", flush=True)
-    main.launch(args.model, host=args.host, port=args.port, share=args.share,
-                umap=not args.no_umap, file_ttl=args.file_ttl)
+    _check_port(a.host, a.port)
+    main = import_app("main", a.app_dir)
+    print(f"slmlab app: loading {a.model or 'app/model (default)'} ...", flush=True)
+    main.launch(a.model, host=a.host, port=a.port, share=a.share, umap=a.umap,
+                file_ttl=a.file_ttl)
     return 0
 
 
@@ -84,15 +102,9 @@ def add_cli(subparsers) -> None:
         description="Serve the live demo: continue spoken prompts, cross-lingual cloze, and "
                     "the representation map of a checkpoint. Binds to 127.0.0.1 unless --host "
                     "says otherwise.")
-    p.add_argument("--model", default=None,
-                   help="checkpoint dir (or run dir with `latest`); default app/model/")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 = every interface)")
-    p.add_argument("--port", type=_port, default=7860, help="TCP port (0 = any free port)")
-    p.add_argument("--share", type=_yes_no, default=False, metavar="yes|no",
+    add_config_args(p, AppArgs, skip=("share",))
+    # --share yes|no (the README's form) and a bare --share; the default is AppArgs.share
+    p.add_argument("--share", type=_yes_no, nargs="?", const=True,
+                   default=AppArgs.share, metavar="yes|no",
                    help="also open a public gradio.live link (needs the internet; default no)")
-    p.add_argument("--app-dir", default=None,
-                   help=f"the demo's code (default ${APP_DIR_ENV}, else ./app)")
-    p.add_argument("--file-ttl", type=int, default=600, metavar="SECONDS",
-                   help="uploads and outputs older than this are deleted from Gradio's cache")
-    p.add_argument("--no-umap", action="store_true", help="PCA maps only (skip UMAP fitting)")
     p.set_defaults(func=_run)

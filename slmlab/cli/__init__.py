@@ -1,29 +1,28 @@
 """`slmlab` command line: one subcommand per pipeline stage.
 
-Each stage module that has a working command exposes `add_cli(subparsers)`, which adds its
-parser(s) and sets `func` (called with the parsed args). Modules are listed here in pipeline
-order; heavy imports happen inside `func`, so `slmlab --help` stays fast.
-Errors a user can fix (bad config, bad audio, missing files) print one line and exit 2.
+Each module in COMMAND_MODULES exposes `add_cli(subparsers)`, which adds its parser(s) with
+flags generated from config dataclasses (slmlab.cli_args) and sets `func` (called with the
+parsed args). A module that fails to import is an error, never a silently missing command.
+Heavy imports happen inside `func`. Errors a user can fix (bad config, bad audio, missing
+files) print one line and exit 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 import warnings
 
-# (module defining add_cli) in the order of the pipeline; a module without add_cli is skipped.
+from slmlab import __version__
+
+# the modules defining add_cli, in the order of the pipeline
 COMMAND_MODULES = (
-    "slmlab.world.cli",
-    "slmlab.corpus_cli",
-    "slmlab.train_cli",
-    "slmlab.experiment",
-    "slmlab.evaluate_cli",
-    "slmlab.probe_cli",
-    "slmlab.generate_cli",
-    "slmlab.app_cli",
-    "slmlab.quickstart",
+    "slmlab.cli.data",  # world, corpus, tokenizer, tokenize, resynth
+    "slmlab.cli.train",  # train, stages, experiment, quickstart
+    "slmlab.cli.results",  # evaluate, probe, generate
+    "slmlab.cli.app",  # app
 )
 
 
@@ -40,20 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name == name:  # stage not built yet: no subcommand
-                continue
-            raise
-        if hasattr(module, "add_cli"):
-            module.add_cli(sub)
+        importlib.import_module(name).add_cli(sub)  # an import error propagates
     return parser
 
 
 def _version() -> str:
-    from slmlab import __version__
-
     return f"slmlab {__version__}"
 
 
@@ -106,8 +96,6 @@ def _one_line(err: BaseException) -> str:
 
 def os_error_message(err: OSError) -> str:
     """One line for an OSError: what failed, on which path, and what to do."""
-    import errno
-
     where = f" ({err.filename})" if err.filename else ""
     hint = {errno.ENOSPC: "free some space and rerun the same command (finished work is kept)",
             errno.EROFS: "the file system is read-only: give a writable output path",

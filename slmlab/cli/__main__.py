@@ -1,0 +1,3 @@
+from slmlab.cli import main
+
+raise SystemExit(main())

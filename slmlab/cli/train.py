@@ -1,0 +1,158 @@
+"""Training commands: `slmlab train` (one run), `slmlab stages` (the 3-stage recipe),
+`slmlab experiment` (arms x seeds at matched budgets) and `slmlab quickstart`.
+
+Flags come from TrainConfig, SequenceConfig, Recipe, ExperimentConfig and QuickstartConfig
+(slmlab.cli_args), so each default lives in its dataclass. Several GPUs:
+`torchrun --nproc_per_node=N -m slmlab train|stages [flags]`. A run whose --out already holds
+a checkpoint resumes from it (same data order).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from slmlab.cli_args import add_config_args, config_kwargs
+from slmlab.experiment import ExperimentConfig
+from slmlab.interleave import SequenceConfig
+from slmlab.quickstart import QuickstartConfig
+from slmlab.stages import STAGE_MODES, Recipe
+from slmlab.train import TrainConfig
+
+# TrainConfig fields that the recipes set themselves (per stage / arm), not from flags
+_RECIPE_SET = ("corpus", "out", "preset", "seed", "steps", "tokens", "stage", "init_from",
+               "stop_after", "eval_at", "heldout_split")
+_SEQUENCE_FLAGS = ("mode", "lang", "p", "context")
+
+
+def _budget(p: argparse.ArgumentParser, steps: str, tokens: str, cls: type) -> None:
+    """--steps / --tokens, exactly one (TrainConfig and Recipe name them differently)."""
+    g = p.add_mutually_exclusive_group(required=True)
+    add_config_args(p, cls, only=(steps,), flags={steps: ("--steps",)}, group=g)
+    add_config_args(p, cls, only=(tokens,), flags={tokens: ("--tokens",)}, group=g)
+
+
+def _train_flags(p: argparse.ArgumentParser, skip=()) -> None:
+    """The TrainConfig flags shared by train, stages and experiment (+ the old --fsdp)."""
+    add_config_args(p, TrainConfig, skip=(*_RECIPE_SET, *skip), unset=("parallel",),
+                    helps={"parallel": "with several processes: auto (fsdp for 1b, else ddp) | "
+                                       "ddp | fsdp (default auto)"})
+    p.add_argument("--fsdp", choices=("auto", "on", "off"), help=argparse.SUPPRESS)  # old name
+
+
+def _parallel(args: argparse.Namespace) -> str:
+    """--parallel, else the old --fsdp on|off|auto mapped onto it (auto when neither)."""
+    from slmlab.parallel import from_legacy
+
+    return args.parallel if args.parallel is not None else from_legacy(args.fsdp)
+
+
+def _train_dict(args: argparse.Namespace) -> dict:
+    """The TrainConfig fields a recipe passes through (`train=`), from the flags."""
+    kw = config_kwargs(TrainConfig, args, skip=(*_RECIPE_SET, "sequence"))
+    return {**kw, "parallel": _parallel(args)}
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from slmlab.checkpoint import latest_checkpoint
+    from slmlab.train import train
+
+    mode, lang = STAGE_MODES.get(args.stage, ("interleave", "en"))
+    seq = SequenceConfig(**{**config_kwargs(SequenceConfig, args),
+                            "mode": args.mode or mode, "lang": args.lang or lang})
+    cfg = TrainConfig(**{**config_kwargs(TrainConfig, args), **_train_dict(args)}, sequence=seq)
+    if args.resume and latest_checkpoint(cfg.out) is None:
+        raise FileNotFoundError(f"--resume: no checkpoint in {cfg.out}; drop --resume to start")
+    path = train(cfg)
+    if os.environ.get("RANK", "0") == "0":
+        print(f"checkpoint: {path}")
+    return 0
+
+
+def run_stages(args: argparse.Namespace) -> int:
+    from slmlab.stages import run_recipe
+
+    recipe = Recipe(**config_kwargs(Recipe, args), train=_train_dict(args))
+    for stage, path in run_recipe(recipe, only=args.only).items():
+        if os.environ.get("RANK", "0") == "0":
+            print(f"stage {stage}: {path}")
+    return 0
+
+
+def run_experiment_cli(args: argparse.Namespace) -> int:
+    from slmlab.experiment import markdown, run_experiment
+
+    cfg = ExperimentConfig(**config_kwargs(ExperimentConfig, args), train=_train_dict(args))
+    results = run_experiment(cfg)
+    print(markdown(results))
+    print(f"results: {Path(cfg.out) / 'results.md'}")
+    return 0
+
+
+def run_quickstart_cli(args: argparse.Namespace) -> int:
+    from slmlab.quickstart import report, run_quickstart
+
+    print(report(run_quickstart(QuickstartConfig(**config_kwargs(QuickstartConfig, args)))))
+    return 0
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train one stage / arm (resumes an existing --out)",
+                       description="Train a speech LM on a corpus. An --out that holds a "
+                                   "checkpoint is resumed with the same data order.")
+    add_config_args(p, TrainConfig, only=("corpus", "out", "preset", "seed", "init_from",
+                                          "stop_after", "stage"))
+    add_config_args(p, SequenceConfig, only=_SEQUENCE_FLAGS, unset=("mode", "lang"),
+                    helps={"mode": "mono | mixed | interleave | alternate | spans (default: "
+                                   "set by --stage)",
+                           "lang": "language of mode mono: en | fr (default: set by --stage)"})
+    _budget(p, "steps", "tokens", TrainConfig)
+    _train_flags(p)
+    p.add_argument("--resume", action="store_true", help="require a checkpoint to resume")
+    p.set_defaults(func=run_train)
+
+
+def _add_stages(sub) -> None:
+    p = sub.add_parser("stages", help="the 3-stage recipe: EN-only, interleave, bilingual FT",
+                       description="Run stages 1-3 under --out/stage{1,2,3}; re-running "
+                                   "resumes or skips finished stages.")
+    add_config_args(p, Recipe, skip=("total_steps", "total_tokens"))
+    _budget(p, "total_steps", "total_tokens", Recipe)
+    _train_flags(p)
+    p.add_argument("--only", nargs="+", default=("1", "2", "3"),
+                   type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
+                   action=_Flatten, help="stages to run, e.g. 2,3 (default 1,2,3)")
+    p.set_defaults(func=run_stages)
+
+
+class _Flatten(argparse.Action):
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, tuple(v for chunk in values for v in chunk))
+
+
+def _add_experiment(sub) -> None:
+    from slmlab import experiment
+
+    p = sub.add_parser("experiment", help="train arms at matched budgets, evaluate, table + plots",
+                       description=experiment.__doc__.split("\n\n")[1])
+    add_config_args(p, ExperimentConfig, flags={"eval_dir": ("--eval", "--eval-dir")})
+    _train_flags(p, skip=("progress",))  # ExperimentConfig has its own progress
+    p.set_defaults(func=run_experiment_cli)
+
+
+def _add_quickstart(sub) -> None:
+    from slmlab import quickstart
+
+    p = sub.add_parser("quickstart", help="the whole pipeline on the offline world (CPU, ~10 min)",
+                       description=quickstart.__doc__.split("\n\n")[1])
+    add_config_args(p, QuickstartConfig, flags={"n_stories": ("--stories", "--n-stories"),
+                                                "n_units": ("--units", "--n-units")})
+    p.set_defaults(func=run_quickstart_cli)
+
+
+def add_cli(sub) -> None:
+    _add_train(sub)
+    _add_stages(sub)
+    _add_experiment(sub)
+    _add_quickstart(sub)
