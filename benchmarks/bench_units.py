@@ -12,6 +12,7 @@ two voices of the held-out ENGINES (flite / festival, when installed):
   length): same sentence, training vs held-out family (and espeak vs held-out engine), against
   the floor (different sentences, same pairing of voices);
 - round trip: units of a held-out voice -> decoder (canonical voice) -> encoder -> distance;
+- perturbed copies (pitch, formant, tempo, noise) of held-out-voice utterances -> distance;
 - encoding speed on this CPU (seconds of audio per second, 1 thread and all threads).
 
 The language-model check (issue 12): `--lm-corpus DIR --lm-checkpoint DIR` scores a trained
@@ -115,6 +116,22 @@ def round_trip(tok, utts: list, units: list, n: int = 24) -> dict:
     return {"roundtrip_edit": round(float(np.mean(d)), 4), "roundtrip_utterances": len(d)}
 
 
+PERTURBATIONS = {"pitch_x1.4": dict(pitch=1.4), "formant_x1.15": dict(formant=1.15),
+                 "pitch_x0.8_formant_x0.9": dict(pitch=0.8, formant=0.9),
+                 "tempo_x1.12": dict(speed=1.12), "noise_60dB": dict(snr_db=60.0),
+                 "noise_30dB": dict(snr_db=30.0)}
+
+
+def perturbed_copies(tok, utts: list, units: list, n: int = 16) -> dict:
+    """Edit distance between an utterance's units and those of a perturbed copy of it."""
+    from slmlab.speech.perturb import Perturbation, perturb
+
+    picks = [i for i, u in enumerate(utts) if u.split == "heldout"][:n]
+    return {name: round(float(np.mean([unit_edit_distance(
+        units[i], tok.encode_np(perturb(utts[i].wav, Perturbation(**kw), seed=i)))
+        for i in picks])), 4) for name, kw in PERTURBATIONS.items()}
+
+
 def encode_speed(tok, seconds: float = 30.0) -> dict:
     wav = np.random.default_rng(0).standard_normal(int(seconds * SAMPLE_RATE)).astype(np.float32)
     out = {}
@@ -137,7 +154,8 @@ def bench(tokenizer: str, n: int, seed: int = 0, workers: int = 0) -> dict:
            "sentences": n, "utterances": len(utts),
            "engines": sorted({u.voice for u in utts if u.split == "engine"}),
            **phone_figures(utts, units), "edit": cross_voice(utts, units),
-           **round_trip(tok, utts, units), **encode_speed(tok)}
+           **round_trip(tok, utts, units), "perturbed": perturbed_copies(tok, utts, units),
+           **encode_speed(tok)}
     res["seconds"] = round(time.time() - t0, 1)
     return res
 
