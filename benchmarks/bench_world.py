@@ -14,7 +14,8 @@ from pathlib import Path
 
 from slmlab.world import count_plans, generate_stories, lemma_counts, make_benchmark
 from slmlab.world.arcs import ARCS
-from slmlab.world.lexicon import BOYS, GIRLS, PETS, TOPICS, lemma_usage
+from slmlab.world.lexicon import BOYS, GIRLS, PETS, TOPICS
+from slmlab.world.usage import lemma_usage
 from slmlab.world.planner import ENDINGS as LOST_ENDINGS
 from slmlab.world.planner import SAD_ENDINGS
 from slmlab.world.templates import ENDINGS, TEMPLATES

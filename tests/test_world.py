@@ -11,7 +11,8 @@ from slmlab.world.lexicon import BOYS, GIRLS, PETS
 from slmlab.world.arcs import ARCS
 from slmlab.world.planner import heldout_names
 from slmlab.world.templates import ENDINGS
-from slmlab.world.realise import built, realise, realisers
+from slmlab.world.grammar import built
+from slmlab.world.realise import realise, realisers
 
 NAMES = set(GIRLS) | set(BOYS) | {n for _, _, names in PETS for n in names}
 FR = realisers()["fr"]
@@ -284,7 +285,7 @@ def test_english_idioms_and_time_coherence(texts):
 
 
 def test_lemmas_used():
-    from slmlab.world.lexicon import lemma_usage
+    from slmlab.world.usage import lemma_usage
 
     stories = generate_stories(3000, seed=1)
     usage = lemma_usage({lang: [x for s in stories for x in s.sentences[lang]] for lang in ("en", "fr")})

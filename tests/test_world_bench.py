@@ -75,7 +75,7 @@ def test_story_cloze_matched_and_on_topic(bench):
 
 def test_topic_cloze_off_topic(bench):
     en = realisers()["en"]
-    from slmlab.world.lexicon import TOPIC_DATA
+    from slmlab.world.topics import TOPIC_DATA
 
     for item in bench.topic_cloze:
         own = {f for o in TOPIC_DATA[item.topic].objects for f in en.nouns[o]}

@@ -16,25 +16,28 @@ Contract names (ARCHITECTURE.md):
   a real aligned corpus (.jsonl, .csv, or a HF dataset saved with save_to_disk); see
   `slmlab.world.ingest` for the formats and `IngestError`.
 - Plans and counts: `generate_plans`, `count_plans(split)`, `lemma_counts()`; how many lemmas
-  occur in generated text: `slmlab.world.lexicon.lemma_usage({lang: [sentences]})`.
+  occur in generated text: `slmlab.world.usage.lemma_usage({lang: [sentences]})`.
 
 Layout: lexicon.py + topics.py (bilingual vocabulary), planner.py (language-neutral plans, the
 "lost" arc), arcs.py (seven more arcs, declared as slots: drawn and counted from one
 declaration), templates.py (their bilingual sentence templates and 18 endings with their
-StoryCloze perturbations), realise.py (the per-language interface and template filling),
-grammar_en.py / grammar_fr.py (realisers), stories.py, benchmark.py (items) + pairs.py
-(counterbalanced twins) + nonwords.py (non-words that are not words: realwords.txt,
-blocklist.txt), audit.py (the bias audit: ending-only classifier, word lists, homophones),
-ingest.py, cli.py (`slmlab world ...`).
+StoryCloze perturbations), grammar.py (helpers the grammars share: template filling, roles),
+grammar_en.py / grammar_fr.py (realisers), realise.py (the per-language interface and its
+registry), stories.py, benchmark.py (items) + pairs.py (counterbalanced twins) + nonwords.py
+(non-words that are not words: realwords.txt, blocklist.txt), audit.py (the bias audit:
+ending-only classifier, word lists, homophones), ingest.py (ingest and `load_stories`),
+usage.py (lemma counts and use). Each table has one owner: NOUNS/VERBS/ADJS lexicon.py,
+TOPIC_DATA topics.py, TEMPLATES/ENDINGS templates.py, ARCS arcs.py. `slmlab world` is in
+slmlab.cli.data.
 """
 
 from slmlab.world.benchmark import (CONDITIONS, Benchmark, ClozeItem, MinimalPair, load_benchmark,
                                     make_benchmark, save_benchmark)
-from slmlab.world.ingest import IngestError, load_parallel
-from slmlab.world.lexicon import TOPICS, lemma_counts
+from slmlab.world.ingest import IngestError, load_parallel, load_stories
+from slmlab.world.lexicon import TOPICS
 from slmlab.world.planner import count_plans
-from slmlab.world.stories import (Story, generate_plans, generate_stories, load_stories, save_jsonl,
-                                  stories_to_dataset)
+from slmlab.world.stories import Story, generate_plans, generate_stories, save_jsonl, stories_to_dataset
+from slmlab.world.usage import lemma_counts
 
 __all__ = ["CONDITIONS", "Benchmark", "ClozeItem", "MinimalPair", "Story", "TOPICS",
            "IngestError", "count_plans", "generate_plans", "generate_stories", "lemma_counts",

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from slmlab.world.lexicon import (BOYS, COLORS, GIRLS, LOSS_FEELINGS, NEGATIVE, PETS, POSITIVE,
-                                  SIZES, TIMES, TOPIC_DATA, TOPICS)
+                                  SIZES, TIMES, TOPICS)
 from slmlab.world.templates import ENDINGS, TEMPLATES
-from slmlab.world.topics import SPOT_PREPS
+from slmlab.world.topics import SPOT_PREPS, TOPIC_DATA
 
 SEE_ADJS = (None,) + tuple(a for a in SIZES if a not in ("new", "shiny"))  # not "a new dolphin"
 CHAR_ADJS = ("kind", "brave", "clever", "curious", "funny", "cheerful", "young", "strong", "quiet")
@@ -253,9 +253,7 @@ def count_arc(arc: Arc, topic: str, has_friend: bool, max_sentences: int) -> int
             required *= n
     n_present = sum(1 for s in arc.slots if not s.optional and (not s.friend_only or has_friend))
     kmax = min(len(sizes), max_sentences - n_present - 1)
-    from slmlab.world.planner import _subset_products
-
-    opt = sum(_subset_products(list(sizes.values()), k) for k in range(kmax + 1))
+    opt = sum(subset_products(list(sizes.values()), k) for k in range(kmax + 1))
     return required * opt * len(arc.endings) * len(POSITIVE)
 
 
@@ -291,3 +289,12 @@ for _arc in ARCS.values():
         assert len({_n_variants(_arc.name, _slot.kind, ty) for ty in _slot.derived_types}) <= 1
     for _e in _arc.endings:
         assert _e in ENDINGS, _e
+
+
+def subset_products(sizes: list[int], k: int) -> int:
+    """Sum over k-subsets of `sizes` of the product of their members."""
+    e = [1] + [0] * k  # elementary symmetric polynomials
+    for s in sizes:
+        for j in range(k, 0, -1):
+            e[j] += e[j - 1] * s
+    return e[k]

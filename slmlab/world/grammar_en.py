@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from slmlab.world.lexicon import ADJS, FR_ONLY, NOUNS, TIMES, TOPIC_DATA, VERBS
+from slmlab.world.lexicon import ADJS, FR_ONLY, NOUNS, TIMES, VERBS
 from slmlab.world.planner import Person, Plan
-from slmlab.world.realise import built, fill, finish, noun_arg, np_spec, role, template_text
-from slmlab.world.topics import NOT_UNDER, PREPS, SPOT_PREPS
+from slmlab.world.grammar import built, fill, finish, noun_arg, np_spec, role, template_text
+from slmlab.world.topics import NOT_UNDER, PREPS, SPOT_PREPS, TOPIC_DATA
 
 _AN_EXCEPTIONS = ("uni", "use", "eu", "one", "uto")
 _LOC = {"à": "at", "dans": "in", "sur": "on"}  # where one *is*, from the French place prep

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 
-from slmlab.world.lexicon import ADJS, NOUNS, TIMES, TOPIC_DATA, VERBS
+from slmlab.world.lexicon import ADJS, NOUNS, TIMES, VERBS
 from slmlab.world.planner import Person, Plan
-from slmlab.world.realise import built, fill, finish, group, noun_arg, np_spec, role, template_text
-from slmlab.world.topics import NOT_UNDER, PLACE_PREP, PREPS, SPOT_PREPS
+from slmlab.world.grammar import built, fill, finish, group, noun_arg, np_spec, role, template_text
+from slmlab.world.topics import NOT_UNDER, PLACE_PREP, PREPS, SPOT_PREPS, TOPIC_DATA
 
 VOWELS = "aeiouyâàéèêëîïôöûùœAEIOUYÉÈÊÎÔ"
 _REL = {("friend", "m"): "ami", ("friend", "f"): "amie", ("cousin", "m"): "cousin",

@@ -142,3 +142,8 @@ def load_parallel(path, langs: tuple = LANGS) -> list[Story]:
     if not stories:
         raise IngestError(f"{path}: no stories found")
     return _unique(stories, path)
+
+
+def load_stories(path) -> list[Story]:
+    """Stories written by `save_jsonl` (validated like any ingested corpus)."""
+    return load_parallel(path)

@@ -19,6 +19,9 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
+from slmlab.world.audit import WORDLIST_HINT, blocked, load_blocklist, load_wordlist
+from slmlab.world.realise import realisers
+
 MIN_LEN = 4  # shortest word a non-word is made from (shorter swaps are mostly real words)
 CONSONANTS = "bdfklmnprstv"
 VOWELS = set("aeiouyàâéèêëîïôûù")
@@ -50,15 +53,11 @@ def excluded() -> frozenset[str]:
 
 
 def acceptable(cand: str, forbidden: set[str]) -> bool:
-    from slmlab.world.audit import blocked
-
     return cand not in forbidden and cand not in excluded() and not blocked(cand, _blocklist())
 
 
 @lru_cache(maxsize=1)
 def _blocklist() -> frozenset[str]:
-    from slmlab.world.audit import load_blocklist
-
     return frozenset(load_blocklist())
 
 
@@ -78,9 +77,6 @@ def nonword(word: str, rng: random.Random, forbidden: set[str], lang: str = "fr"
 
 def build_realwords() -> dict[str, list[str]]:
     """{lang: sorted swaps of the lexicon's word forms that the system word lists hold}."""
-    from slmlab.world.audit import WORDLIST_HINT, load_wordlist
-    from slmlab.world.realise import realisers
-
     out = {}
     for lang, reg in realisers().items():
         words = load_wordlist(lang)

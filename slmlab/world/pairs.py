@@ -28,7 +28,8 @@ import random
 from dataclasses import replace
 
 from slmlab.world.arcs import ARCS, contest_ending
-from slmlab.world.lexicon import PETS, TOPIC_DATA
+from slmlab.world.lexicon import PETS
+from slmlab.world.topics import TOPIC_DATA
 from slmlab.world.planner import ENDINGS as LOST_ENDINGS
 from slmlab.world.planner import SAD_ENDINGS, SPOT_PREPS, Plan, lost_ending, make_plan, plan_rng
 from slmlab.world.realise import realise, realisers

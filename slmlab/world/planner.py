@@ -26,12 +26,11 @@ import random
 import zlib
 from dataclasses import dataclass, field
 
-from slmlab.world import topics as _topics  # noqa: F401  (fills TOPIC_DATA)
 from slmlab.world.arcs import (ARCS, CHAR_ADJS, LOSE_FEEL, SEE_ADJS, arcs_for, count_arc, draw_arc,
-                               kids, pet_options)
+                               kids, pet_options, subset_products)
 from slmlab.world.lexicon import (BOYS, COLORS, GIRLS, LOSS_FEELINGS, PETS, POSITIVE, SIZES,
-                                  TIMES, TOPIC_DATA, TOPICS)
-from slmlab.world.topics import FALL_PREPS, SPOT_PREPS
+                                  TIMES, TOPICS)
+from slmlab.world.topics import FALL_PREPS, SPOT_PREPS, TOPIC_DATA
 
 SPLITS = ("train", "heldout")
 N_HELDOUT_NAMES = 4  # per topic and gender
@@ -258,7 +257,7 @@ def _count_story(t, friend: bool, spots: int) -> int:
         opt = 0
         for k in range(kmax + 1):
             # each size k is drawn first, so subsets of different size never coincide
-            opt += _subset_products(list(opt_size.values()), k)
+            opt += subset_products(list(opt_size.values()), k)
         # problem, resolution and ending template: a fall fixes where the object is found
         # again; after an agent or a loss it may never be found (no spot, sad endings)
         found = (len(t.agents) + 1) * spots * len(RESOLVES) \
@@ -266,12 +265,3 @@ def _count_story(t, friend: bool, spots: int) -> int:
         pr = found * len(ENDINGS) + (len(t.agents) + 1) * len(SAD_ENDINGS)
         count += n_intro * opt * pr
     return obj * setting * count
-
-
-def _subset_products(sizes: list[int], k: int) -> int:
-    """Sum over k-subsets of `sizes` of the product of their members."""
-    e = [1] + [0] * k  # elementary symmetric polynomials
-    for s in sizes:
-        for j in range(k, 0, -1):
-            e[j] += e[j - 1] * s
-    return e[k]

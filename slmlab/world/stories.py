@@ -56,13 +56,6 @@ def save_jsonl(rows, path) -> Path:
     return path
 
 
-def load_stories(path) -> list[Story]:
-    """Stories written by `save_jsonl` (validated like any ingested corpus)."""
-    from slmlab.world.ingest import load_parallel
-
-    return load_parallel(path)
-
-
 def stories_to_dataset(stories: list[Story]):
     """A `datasets.Dataset` with one row per story: story_id, topic, split, and a list[str]
     column per language."""

@@ -10,7 +10,10 @@ in a (indefinite), some (indefinite plural), the, the* (definite plural) and pre
 
 from __future__ import annotations
 
-from slmlab.world.lexicon import NOUNS, TOPIC_DATA, Topic, _nouns
+from slmlab.world.lexicon import NOUNS, Topic, _nouns
+
+# topic name -> its vocabulary; owned and filled by this module, in TOPICS order
+TOPIC_DATA: dict[str, Topic] = {}
 
 # prep key -> (English, French); an empty string means the language uses no preposition
 PREPS = {"in": ("in", "dans"), "with": ("with", "avec"), "on": ("on", "sur"),
