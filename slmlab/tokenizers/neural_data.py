@@ -60,7 +60,8 @@ def training_item(task: tuple) -> dict:
     for k in ("p1", "p2"):
         try:
             out[k] = _lm(perturb(wav, random_perturbation(rng), seed=seed))
-        except Exception:  # Praat refuses a rare utterance: keep it, as an unperturbed copy
+        except RuntimeError:  # parselmouth.PraatError: Praat refuses a rare utterance (no
+            # usable pitch even for the fallback); keep it, as an unperturbed copy
             out[k] = out["clean"]
     out["phones"] = frame_phones(phones, out["clean"].shape[0], lang)
     return out
