@@ -35,6 +35,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from slmlab.files import fsync_dir, fsync_tree, write_text_atomic
+
 LATEST = "latest"
 STATE_TENSORS = "trainer_state.safetensors"
 STATE_JSON = "trainer_state.json"
@@ -50,37 +52,6 @@ class CheckpointError(ValueError):
 
 def step_dir_name(step: int) -> str:
     return f"step-{step:06d}"
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_tree(path: Path) -> None:
-    for f in path.rglob("*"):
-        if f.is_file():
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
-    _fsync_dir(path)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Replace `path` by `text` (tmp file, fsync, rename): readers see old or new, never half."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
 
 
 # ------------------------------------------------------------------ RNG and pickle-free state
@@ -334,11 +305,11 @@ def save_checkpoint(out: Path, step: int, model: Any, info: dict, trainer_state:
         model.save_pretrained(tmp, state_dict=state_dict, safe_serialization=True)
         (tmp / INFO_FILE).write_text(json.dumps(info, indent=1, default=str))
         save_state(tmp, trainer_state)
-        _fsync_tree(tmp)
+        fsync_tree(tmp)
         if final.exists():  # a re-run reached the same step: the new one replaces it
             shutil.rmtree(final)
         os.rename(tmp, final)
-        _fsync_dir(out)
+        fsync_dir(out)
         write_text_atomic(out / LATEST, final.name)
     except BaseException as err:
         shutil.rmtree(tmp, ignore_errors=True)  # never leave a half tmp dir filling the disk

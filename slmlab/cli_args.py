@@ -21,6 +21,7 @@ import ast
 import dataclasses
 import inspect
 import io
+import math
 import textwrap
 import tokenize
 import types
@@ -78,11 +79,14 @@ def _strip_optional(tp: Any) -> Any:
 
 
 def whole_number(text: str) -> int:
-    """An int flag value; `2e8` and `1_000` are accepted when they are whole numbers."""
+    """An int flag value; `2e8` and `1_000` are accepted when they are whole numbers. inf and
+    nan pass through as floats, so the config's own check names the field in its message."""
     try:
         return int(text)
     except ValueError:
         value = float(text)  # ValueError -> argparse's one-line "invalid whole_number value"
+        if not math.isfinite(value):
+            return value  # type: ignore[return-value]
         if not value.is_integer():
             raise
         return int(value)

@@ -394,7 +394,7 @@ def evaluate_checkpoint(ckpt_or_model: Any, eval_dir: str | Path | EvalSet, *,
     model, info, n_units = resolve_model(ckpt_or_model, n_units)
     dev = torch.device(device) if device else default_device()
     model.to(dev).eval()
-    from slmlab.corpus_eval import check_eval_set  # another tokenizer, a malformed line: 1 line
+    from slmlab.corpus.eval_set import check_eval_set  # another tokenizer, a malformed line: 1 line
     check_eval_set(eval_dir, info, n_units)
     es = eval_dir if isinstance(eval_dir, EvalSet) else load_eval(eval_dir, limit)
     if not (es.cloze or es.pairs):

@@ -246,7 +246,7 @@ def probe_checkpoint(ckpt_or_model: Any, eval_dir: Any, *, out: str | Path | Non
     model, info, n_units = resolve_model(ckpt_or_model, n_units)
     dev = torch.device(device) if device else default_device()
     model.to(dev).eval()
-    from slmlab.corpus_eval import check_eval_set  # another tokenizer, ids out of range: 1 line
+    from slmlab.corpus.eval_set import check_eval_set  # another tokenizer, ids out of range: 1 line
     check_eval_set(eval_dir, info, n_units)
     es = eval_dir if isinstance(eval_dir, EvalSet) else load_eval(eval_dir)
     rows = es.aligned[:limit] if limit else es.aligned

@@ -33,6 +33,7 @@ import torch
 
 from slmlab import checkpoint as ck
 from slmlab import parallel
+from slmlab.files import write_text_atomic
 from slmlab.config import (ConfigError, check_choice, check_device, check_positive, check_range,
                            check_seed, to_dict)
 from slmlab.interleave import (PackedDataset, Position, SequenceConfig, corpus_vocab,
@@ -362,7 +363,7 @@ class Trainer:
                 rows.append(line)
         text = "".join(r + "\n" for r in rows)
         if text != "".join(line + "\n" for line in lines):
-            ck.write_text_atomic(path, text)
+            write_text_atomic(path, text)
 
     def info(self, extra: dict | None = None) -> dict:
         return {"vocab": self.vocab.to_dict(), "tokenizer": self.meta.get("tokenizer", {}),

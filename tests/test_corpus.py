@@ -10,7 +10,7 @@ import pytest
 from slmlab import corpus as K
 from slmlab.cli import main
 from slmlab.config import ConfigError
-from slmlab.corpus_audio import build_corpus_from_audio
+from slmlab.corpus import build_corpus_from_audio
 from slmlab.evaluate import load_eval
 from slmlab.world import CONDITIONS
 

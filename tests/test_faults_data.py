@@ -19,7 +19,7 @@ import pytest
 
 from faults_support import remount_readonly, run_cli, snapshot, tmpfs
 from slmlab import corpus as K
-from slmlab import corpus_eval as E
+from slmlab.corpus import eval_set as E
 from slmlab.constants import SAMPLE_RATE
 
 N_UNITS = 16

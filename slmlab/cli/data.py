@@ -135,7 +135,7 @@ def summary(out, meta: dict) -> str:
 
 def _corpus_from_audio(args) -> int:
     from slmlab.corpus import load_corpus
-    from slmlab.corpus_audio import build_corpus_from_audio
+    from slmlab.corpus import build_corpus_from_audio
 
     out = build_corpus_from_audio(args.manifest, args.tokenizer, args.out,
                                   progress=args.progress)
@@ -170,7 +170,7 @@ def _training_audio(args) -> list:
     if args.corpus_audio:
         src = Path(args.corpus_audio)
         if src.is_file() and src.suffix == ".jsonl":
-            from slmlab.corpus_audio import read_manifest
+            from slmlab.corpus import read_manifest
 
             paths = [e["path"] for e in read_manifest(src)]
         elif src.is_dir():

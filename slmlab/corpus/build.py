@@ -7,7 +7,7 @@ Layout of a corpus directory (`build_corpus(cfg)` returns it):
                           then heldout); written to a tmp dir and renamed, so a shard that
                           exists is complete and is never redone
     samples/*.wav         a few synthesized sentences to listen to (raw audio is not kept)
-    eval/                 cloze.jsonl, pairs.jsonl, aligned.jsonl (slmlab.corpus_eval)
+    eval/                 cloze.jsonl, pairs.jsonl, aligned.jsonl (slmlab.corpus.eval_set)
     meta.json             tokenizer, config, counts, hours; written last: marks the corpus done
 
 Rows: `story_id, sentence_idx, lang, voice, text, units (int16 list), split`; for each story,
@@ -27,12 +27,20 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
 from slmlab import config as C
+from slmlab.checkpoint import RunLock
 from slmlab.constants import LANGS, SAMPLE_RATE
+from slmlab.corpus import worker as W
+from slmlab.corpus.eval_set import build_eval
+from slmlab.files import remove_stale_tmp, write_json_atomic
+from slmlab.speech import voice_for_story
+from slmlab.tokenizers import load_tokenizer
+from slmlab.tokenizers.units import train_builtin
+from slmlab.world import generate_stories
 
 SHARD_FMT = "shard-{:05d}"
 META_FILE = "meta.json"
@@ -96,37 +104,8 @@ class CorpusConfig:
         return {k: data[k] for k in keep}
 
 
-# ---------------------------------------------------------------------------------------------
-# per-process state: each worker owns one espeak-ng engine (inside slmlab.speech) and tokenizer
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(tokenizer_path: str | None, device: str = "cpu") -> None:
-    import torch
-
-    torch.set_num_threads(1)  # processes, not threads, use the cores
-    # the tokenizer loads on first use, not here: a Pool whose initializer raises respawns
-    # workers forever (a hang), while an error inside a task reaches the main process
-    _WORKER.update(tok=None, tok_path=tokenizer_path, device=device)
-
-
-def worker_tokenizer():
-    """This process's tokenizer (loaded once)."""
-    if _WORKER.get("tok") is None:
-        _WORKER["tok"] = _load_tok(_WORKER["tok_path"], _WORKER.get("device", "cpu"))
-    return _WORKER["tok"]
-
-
-def _load_tok(path: str, device: str | None = None):
-    from slmlab.tokenizers.base import load_tokenizer
-
-    return load_tokenizer(path, device=device)
-
-
 def sentence_jobs(story, langs: Sequence[str]) -> list[dict]:
     """Rows to make for one story, sentence by sentence, each language in `langs` order."""
-    from slmlab.speech import voice_for_story
-
     split = story.split
     voices = {lang: voice_for_story(story.story_id, lang, SAMPLE_VOICE_SPLIT.get(split, "train"))
               for lang in langs}
@@ -136,20 +115,6 @@ def sentence_jobs(story, langs: Sequence[str]) -> list[dict]:
             for i in range(n) for lang in langs]
 
 
-def synthesize_rows(rows: list[dict]) -> list[np.ndarray]:
-    """float32 [T] at 24 kHz for each row's text in its voice."""
-    from slmlab.speech import synthesize, voice_by_name
-
-    return [synthesize(r["text"], voice_by_name(r["voice"])) for r in rows]
-
-
-def encode_wavs(tok, wavs: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Units (int16 [F]) per waveform: batched when the tokenizer can pad (Mimi), else one by one."""
-    if hasattr(tok, "encode_list"):
-        return [np.asarray(u, np.int16) for u in tok.encode_list(list(wavs))]
-    return [np.asarray(tok.encode_np(w), np.int16) for w in wavs]
-
-
 def _shard_rows(stories, langs) -> list[dict]:
     return [row for story in stories for row in sentence_jobs(story, langs)]
 
@@ -157,15 +122,15 @@ def _shard_rows(stories, langs) -> list[dict]:
 def _synth_shard(task: dict) -> tuple[dict, list[np.ndarray]]:
     """Worker: synthesize one shard; audio travels back as int16 (half the bytes of float32)."""
     rows = _shard_rows(task["stories"], task["langs"])
-    wavs = synthesize_rows(rows)
-    return task, [np.clip(w * 32767.0, -32768, 32767).astype(np.int16) for w in wavs]
+    wavs = W.synthesize_rows(rows)
+    return task, [W.to_int16(w) for w in wavs]
 
 
 def _make_shard(task: dict) -> dict:
     """Worker: synthesize and tokenize one shard with this process's tokenizer, then write it."""
     rows = _shard_rows(task["stories"], task["langs"])
-    wavs = synthesize_rows(rows)
-    units = encode_wavs(worker_tokenizer(), wavs)
+    wavs = W.synthesize_rows(rows)
+    units = W.encode_wavs(W.worker_tokenizer(), wavs)
     return write_shard(Path(task["out"]), task["index"], rows, wavs, units, task["keep"])
 
 
@@ -210,9 +175,8 @@ def _save_samples(directory: Path, rows: list[dict], wavs: Sequence[np.ndarray])
 
     directory.mkdir(parents=True, exist_ok=True)
     for r, w in zip(rows, wavs):
-        w = w.astype(np.float32) / 32767.0 if w.dtype == np.int16 else w
-        sf.write(directory / f"{r['story_id']}-{r['sentence_idx']:02d}-{r['lang']}.wav", w,
-                 SAMPLE_RATE)
+        name = f"{r['story_id']}-{r['sentence_idx']:02d}-{r['lang']}.wav"
+        sf.write(directory / name, W.from_int16(w), SAMPLE_RATE)
 
 
 def features():
@@ -228,8 +192,6 @@ def features():
 # ---------------------------------------------------------------------------------------------
 def make_stories(cfg: CorpusConfig) -> list:
     """Train stories then held-out stories (deterministic in cfg.seed)."""
-    from slmlab.world import generate_stories
-
     stories = list(generate_stories(cfg.n_stories, seed=cfg.seed, split="train"))
     if cfg.n_heldout:
         stories += list(generate_stories(cfg.n_heldout, seed=cfg.seed, split="heldout"))
@@ -239,12 +201,10 @@ def make_stories(cfg: CorpusConfig) -> list:
 def ensure_tokenizer(cfg: CorpusConfig, out: Path, stories: list, progress: bool = False):
     """(tokenizer path, tokenizer): the given one, or the built-in trained on corpus audio."""
     if cfg.tokenizer != "builtin":
-        return str(cfg.tokenizer), _load_tok(str(cfg.tokenizer), device="cpu")
+        return str(cfg.tokenizer), load_tokenizer(str(cfg.tokenizer), device="cpu")
     tdir = out / "tokenizer"
     if (tdir / "tokenizer.json").exists():
-        return str(tdir), _load_tok(str(tdir))
-    from slmlab.tokenizers.units import train_builtin
-
+        return str(tdir), load_tokenizer(str(tdir))
     rows = tokenizer_training_rows(cfg, stories)
     wavs = synthesize_parallel(rows, cfg)
     tok = train_builtin(wavs, n_units=cfg.n_units, frame_rate=cfg.frame_rate, seed=cfg.seed,
@@ -273,42 +233,10 @@ def tokenizer_training_rows(cfg: CorpusConfig, stories: list) -> list[dict]:
 
 def synthesize_parallel(rows: list[dict], cfg: CorpusConfig) -> list[np.ndarray]:
     """Synthesize rows over the worker processes (order kept)."""
-    n = n_workers(cfg)
+    n = W.n_workers(cfg.workers)
     chunks = [rows[i:i + 25] for i in range(0, len(rows), 25)]
-    with _pool(n, None) as pool:
-        return [w for part in pool.imap(synthesize_rows, chunks) for w in part]
-
-
-def n_workers(cfg: CorpusConfig) -> int:
-    return cfg.workers or os.cpu_count() or 1
-
-
-# imported once by the forkserver, so a fresh worker starts in milliseconds (a cold scipy.signal
-# + datasets + torch import is ~1.5 s per process, 10x the work of a 25-sentence task)
-WORKER_MODULES = ("slmlab.corpus", "torch", "scipy.signal", "datasets", "soundfile",
-                  "slmlab.speech.tts", "slmlab.tokenizers.base", "slmlab.tokenizers.units",
-                  "slmlab.world")
-
-
-def _pool(n: int, tokenizer_path: str | None, device: str = "cpu"):
-    """Worker processes, each task in a fresh one.
-
-    A fresh process per task is what makes synthesis reproducible: espeak-ng's wave generator
-    carries state from sentence to sentence, so a shard is bit-identical only when its
-    sentences run in the same order from a clean library (a resumed build then equals an
-    uninterrupted one). The forkserver preloads WORKER_MODULES once, so a new worker costs
-    milliseconds, not an interpreter start; it never ran torch ops or espeak, so forking it
-    is safe (forking a process that ran torch ops can deadlock in its thread pools)."""
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(list(WORKER_MODULES))
-    return ctx.Pool(n, initializer=_init_worker, initargs=(tokenizer_path, device),
-                    maxtasksperchild=1)
-
-
-def _progress(total: int, desc: str, enabled: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="shard", disable=not (enabled and sys.stderr.isatty()))
+    with W.pool(n, None) as pool:
+        return [w for part in pool.imap(W.synthesize_rows, chunks) for w in part]
 
 
 def shard_tasks(cfg: CorpusConfig, out: Path, stories: list) -> list[dict]:
@@ -338,13 +266,13 @@ def encode_devices(cfg: CorpusConfig, tok) -> list[str]:
 def run_cpu_shards(tasks: list[dict], tokenizer_path: str, cfg: CorpusConfig) -> list[dict]:
     """Each worker synthesizes, tokenizes and writes whole shards (always in worker processes,
     so the caller's torch thread settings are left alone). Each shard runs in a fresh process
-    (see `_pool`), so a rebuilt shard is identical to the first build."""
+    (see `worker.pool`), so a rebuilt shard is identical to the first build."""
     if not tasks:
         return []
-    n = min(n_workers(cfg), len(tasks))
-    bar = _progress(len(tasks), "corpus shards", cfg.progress)
+    n = min(W.n_workers(cfg.workers), len(tasks))
+    bar = W.progress(len(tasks), "corpus shards", cfg.progress)
     stats = []
-    with _pool(n, tokenizer_path) as pool:
+    with W.pool(n, tokenizer_path) as pool:
         for s in pool.imap_unordered(_make_shard, tasks):
             stats.append(s)
             bar.update()
@@ -360,15 +288,15 @@ def run_device_shards(tasks: list[dict], tokenizer_path: str, cfg: CorpusConfig,
     if not tasks:
         return []
     if len(devices) == 1:
-        return _device_loop(tasks, tokenizer_path, devices[0], n_workers(cfg), None)
+        return _device_loop(tasks, tokenizer_path, devices[0], W.n_workers(cfg.workers), None)
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    per = max(1, n_workers(cfg) // len(devices))
+    per = max(1, W.n_workers(cfg.workers) // len(devices))
     procs = [ctx.Process(target=_device_loop, args=(tasks[i::len(devices)], tokenizer_path, d,
                                                     per, queue)) for i, d in enumerate(devices)]
     for p in procs:
         p.start()
-    bar = _progress(len(tasks), "corpus shards", cfg.progress)
+    bar = W.progress(len(tasks), "corpus shards", cfg.progress)
     stats = []
     while len(stats) < len(tasks) and any(p.is_alive() for p in procs) or not queue.empty():
         try:
@@ -388,14 +316,14 @@ def run_device_shards(tasks: list[dict], tokenizer_path: str, cfg: CorpusConfig,
 def _device_loop(tasks: list[dict], tokenizer_path: str, device: str, n_synth: int,
                  queue) -> list[dict]:
     """Encode `tasks` on `device` while a pool of CPU workers synthesizes the next shards."""
-    tok = _load_tok(tokenizer_path, device=device)
+    tok = load_tokenizer(tokenizer_path, device=device)
     stats = []
-    with _pool(max(1, n_synth), None) as pool:
+    with W.pool(max(1, n_synth), None) as pool:
         for task, wavs16 in pool.imap(_synth_shard, tasks):
-            wavs = [w.astype(np.float32) / 32767.0 for w in wavs16]
+            wavs = [W.from_int16(w) for w in wavs16]
             rows = _shard_rows(task["stories"], task["langs"])
             s = write_shard(Path(task["out"]), task["index"], rows, wavs16,
-                            encode_wavs(tok, wavs), task["keep"])
+                            W.encode_wavs(tok, wavs), task["keep"])
             stats.append(s)
             if queue is not None:
                 queue.put(s)
@@ -421,12 +349,6 @@ def prepare_dir(cfg: CorpusConfig) -> Path:
     (out / "shards").mkdir(exist_ok=True)
     remove_stale_tmp(out / "shards", ".tmp-shard-")
     return out
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    from slmlab.checkpoint import write_text_atomic
-
-    write_text_atomic(Path(path), json.dumps(data, indent=1))
 
 
 def read_build_config(out: Path) -> dict | None:
@@ -457,32 +379,12 @@ def check_tokenizer_checksum(out: Path, checksum: str) -> None:
                           "build into a new --out")
 
 
-def remove_stale_tmp(directory: Path, prefix: str) -> None:
-    """Delete `<prefix>...-<pid>` dirs whose writer process is gone (killed builds)."""
-    for p in directory.glob(f"{prefix}*"):
-        pid = p.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(p, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def build_corpus(cfg: CorpusConfig) -> Path:
     """Build (or resume) the corpus described by `cfg`; returns its directory.
 
     Steps: stories -> tokenizer (trained on corpus audio if built-in and absent) -> shards
     (finished ones skipped) -> eval set -> meta.json (written last). One build per directory
     at a time (`<out>/.lock`; a second one fails at once)."""
-    from slmlab.checkpoint import RunLock
-
     with RunLock(Path(cfg.out)):
         return _build_corpus(cfg)
 
@@ -504,7 +406,6 @@ def _build_corpus(cfg: CorpusConfig) -> Path:
     t_shards = time.time() - t0 - t_tok
     eval_counts = None
     if cfg.eval_items:
-        from slmlab.corpus_eval import build_eval
 
         eval_counts = build_eval(out / "eval", tok_path, cfg, devices,
                                  tokenizer=tokenizer_info(tok, tok_path))

@@ -13,8 +13,10 @@ import time
 from pathlib import Path
 
 from slmlab.constants import LANGS
-from slmlab.corpus import (SHARD_FMT, CorpusError, _load_tok, _progress, encode_wavs,
-                           write_meta, write_shard)
+from slmlab.corpus import worker as W
+from slmlab.corpus.build import SHARD_FMT, CorpusError, write_meta, write_shard
+from slmlab.speech import load_audio
+from slmlab.tokenizers import load_tokenizer
 
 
 def build_corpus_from_audio(manifest: str | Path, tokenizer: str, out: str | Path,
@@ -24,8 +26,6 @@ def build_corpus_from_audio(manifest: str | Path, tokenizer: str, out: str | Pat
 
     `manifest`: JSONL with `story_id, sentence_idx, lang, path, text` (optional `split`,
     `voice`); relative paths are relative to the manifest. Resumable by shards of lines."""
-    from slmlab.speech import load_audio
-
     manifest = Path(manifest)
     if not manifest.exists():
         raise CorpusError(f"manifest {manifest} not found (JSONL: story_id, sentence_idx, lang, "
@@ -33,9 +33,9 @@ def build_corpus_from_audio(manifest: str | Path, tokenizer: str, out: str | Pat
     entries = read_manifest(manifest)
     out = Path(out)
     (out / "shards").mkdir(parents=True, exist_ok=True)
-    tok = _load_tok(tokenizer, device=device)
+    tok = load_tokenizer(tokenizer, device=device)
     n_shards = math.ceil(len(entries) / shard_size)
-    bar = _progress(n_shards, "audio shards", progress)
+    bar = W.progress(n_shards, "audio shards", progress)
     t0 = time.time()
     for k in range(n_shards):
         if (out / "shards" / SHARD_FMT.format(k)).exists():
@@ -51,7 +51,7 @@ def build_corpus_from_audio(manifest: str | Path, tokenizer: str, out: str | Pat
         rows = [{"story_id": str(e["story_id"]), "sentence_idx": int(e["sentence_idx"]),
                  "lang": e["lang"], "voice": e.get("voice", "user"), "text": e["text"],
                  "split": e.get("split", "train")} for e in part]
-        write_shard(out, k, rows, wavs, encode_wavs(tok, wavs), 0)
+        write_shard(out, k, rows, wavs, W.encode_wavs(tok, wavs), 0)
         bar.update()
     bar.close()
     cfg = {"manifest": str(manifest.resolve()), "tokenizer": str(tokenizer),

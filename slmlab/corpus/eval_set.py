@@ -31,22 +31,22 @@ from typing import Any
 
 import numpy as np
 
-from slmlab import corpus as K
+from slmlab.corpus import worker as W
+from slmlab.files import remove_stale_tmp
+from slmlab.speech import voice_for_story
+from slmlab.tokenizers import load_tokenizer
+from slmlab.world import CONDITIONS, generate_stories, make_benchmark
 
 EVAL_FILE = "eval.json"
 CHUNK = 40  # sentences per worker task
 
 
 def _voice(key: str, lang: str) -> str:
-    from slmlab.speech import voice_for_story
-
     return voice_for_story(key, lang, "test").name
 
 
 def plan_eval(cfg) -> tuple[dict, list[tuple[str, str]]]:
     """(rows per file with sentences as (text, voice) keys, the distinct keys to synthesize)."""
-    from slmlab.world import CONDITIONS, make_benchmark
-
     bench = make_benchmark(cfg.eval_items, seed=cfg.seed)
     langs = set(cfg.langs)
     cloze, pairs = [], []
@@ -78,8 +78,6 @@ def plan_eval(cfg) -> tuple[dict, list[tuple[str, str]]]:
 
 def plan_aligned(cfg) -> list[dict]:
     """`aligned_pairs` distinct EN/FR sentence pairs from held-out stories."""
-    from slmlab.world import generate_stories
-
     if not cfg.aligned_pairs:
         return []
     # ~2 new pairs per story: ask for enough stories, distinct from the corpus's held-out ones
@@ -103,34 +101,33 @@ def plan_aligned(cfg) -> list[dict]:
 def _synth_encode(keys: list[tuple[str, str]]) -> list[np.ndarray]:
     """Worker: units for each (text, voice name) with this process's tokenizer."""
     rows = [{"text": t, "voice": v} for t, v in keys]
-    return K.encode_wavs(K.worker_tokenizer(), K.synthesize_rows(rows))
+    return W.encode_wavs(W.worker_tokenizer(), W.synthesize_rows(rows))
 
 
 def _synth_only(keys: list[tuple[str, str]]) -> list[np.ndarray]:
-    wavs = K.synthesize_rows([{"text": t, "voice": v} for t, v in keys])
-    return [np.clip(w * 32767.0, -32768, 32767).astype(np.int16) for w in wavs]
+    wavs = W.synthesize_rows([{"text": t, "voice": v} for t, v in keys])
+    return [W.to_int16(w) for w in wavs]
 
 
 def tokenize_keys(keys: list[tuple[str, str]], tok_path: str, cfg, devices: list[str]) -> dict:
     """{(text, voice): units int16 [F]} over the worker processes (or workers + one GPU)."""
     chunks = [keys[i:i + CHUNK] for i in range(0, len(keys), CHUNK)]
-    bar = K._progress(len(chunks), "eval sentences", cfg.progress)
-    bar.unit = "chunk"
+    bar = W.progress(len(chunks), "eval sentences", cfg.progress, unit="chunk")
     units: list[np.ndarray] = []
-    n = min(K.n_workers(cfg), max(1, len(chunks)))
+    n = min(W.n_workers(cfg.workers), max(1, len(chunks)))
     if devices:
-        tok = K._load_tok(tok_path, device=devices[0])
-        with K._pool(n, None) as pool:
+        tok = load_tokenizer(tok_path, device=devices[0])
+        with W.pool(n, None) as pool:
             for part in pool.imap(_synth_only, chunks):
-                units += K.encode_wavs(tok, [w.astype(np.float32) / 32767.0 for w in part])
+                units += W.encode_wavs(tok, [W.from_int16(w) for w in part])
                 bar.update()
     elif n == 1:  # in-process (no torch thread change here: this is the caller's process)
-        K._WORKER.update(tok=None, tok_path=tok_path, device="cpu")
+        W.use_in_process(tok_path)
         for c in chunks:
             units += _synth_encode(c)
             bar.update()
     else:
-        with K._pool(n, tok_path) as pool:
+        with W.pool(n, tok_path) as pool:
             for part in pool.imap(_synth_encode, chunks):
                 units += part
                 bar.update()
@@ -174,7 +171,7 @@ def build_eval(eval_dir: Path, tok_path: str, cfg, devices: list[str] | None = N
     key (a corpus whose tokenizer changed gets a new eval set)."""
     eval_dir = Path(eval_dir)
     _recover_swap(eval_dir)
-    K.remove_stale_tmp(eval_dir.parent, f".tmp-{eval_dir.name}-")
+    remove_stale_tmp(eval_dir.parent, f".tmp-{eval_dir.name}-")
     done = eval_dir / EVAL_FILE
     if done.exists():
         try:

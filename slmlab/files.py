@@ -1,0 +1,93 @@
+"""Files that must never be seen half-written, and JSON Lines: the one place for both.
+
+- `write_text_atomic` / `write_json_atomic`: tmp file, fsync, rename, fsync the directory; a
+  reader sees the old content or the new one, never a torn file (checkpoints, `latest`,
+  build_config.json, meta.json, results).
+- `remove_stale_tmp`: `<prefix>...-<pid>` leftovers of writers that were killed.
+- `read_jsonl` / `write_jsonl`: one JSON object per line, UTF-8, non-ASCII kept as is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename inside `path` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(path: Path) -> None:
+    """fsync every file under `path`, then `path` itself."""
+    for f in path.rglob("*"):
+        if f.is_file():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+    fsync_dir(path)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace `path` by `text` (tmp file, fsync, rename): readers see old or new, never half."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def write_json_atomic(path: Path, data: Any, indent: int = 1) -> None:
+    write_text_atomic(Path(path), json.dumps(data, indent=indent))
+
+
+def remove_stale_tmp(directory: Path, prefix: str) -> None:
+    """Delete `<prefix>...-<pid>` dirs whose writer process is gone (killed builds)."""
+    for p in Path(directory).glob(f"{prefix}*"):
+        pid = p.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """Rows of a JSONL file, one JSON object per line; [] when the file does not exist."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def write_jsonl(rows: Iterable[Any], path: Path) -> Path:
+    """Write dicts (or dataclasses) one per line, creating the parent dir; returns `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(asdict(row) if is_dataclass(row) else row, ensure_ascii=False))
+            fh.write("\n")
+    return path
