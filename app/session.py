@@ -36,7 +36,8 @@ from slmlab.probe import aligned_states, alignment_by_layer, embed_units
 from slmlab.speech import AudioError, load_audio, synthesize, voices
 from slmlab.speech.prompt import prepare_prompt
 from slmlab.tokenizers import load_tokenizer
-from slmlab.world import generate_stories, make_benchmark
+from slmlab.world import generate_stories
+from slmlab.world.benchmark import story_cloze
 
 log = logging.getLogger("slmlab.app")
 
@@ -378,7 +379,7 @@ def cloze_items(n: int) -> list[dict]:
     """n StoryCloze items of held-out stories, one condition each in turn, as texts:
     [{label, context, ending_a, ending_b, context_lang, ending_lang, right, contexts}]
     (`contexts`: the context in both languages, for the mismatched-context control)."""
-    items = make_benchmark(n_items=max(n, 8), seed=0).story_cloze[:n]
+    items = story_cloze(max(n, 8), seed=0)[:n]  # counterbalanced: twins come in pairs
     conds = ("en-en", "fr-fr", "en-fr", "fr-en")
     out = []
     for i, it in enumerate(items):
