@@ -67,7 +67,7 @@ def test_moshi_encode_shape_and_variety(moshi_tok, n):
 
 
 def test_moshi_save_reload_same_codes(moshi_tok, tmp_path):
-    from slmlab.tokenizers.base import load_tokenizer
+    from slmlab.tokenizers import load_tokenizer
 
     wav = _wav(2, 30000, seed=3)
     codes = moshi_tok.encode(wav)
@@ -92,7 +92,7 @@ def test_encode_list_matches_one_by_one(moshi_tok):
 
 
 def test_transformers_backend_roundtrip(tmp_path):
-    from slmlab.tokenizers.base import load_tokenizer
+    from slmlab.tokenizers import load_tokenizer
 
     tok = _tiny_transformers_tok()
     wav = _wav(2, 24000 * 2 + 7)

@@ -13,7 +13,7 @@ from slmlab.speech import synthesize, voices
 from slmlab.speech.perturb import Perturbation, perturb
 from slmlab.speech.phones import unit_edit_distance
 from slmlab.tokenizers import BuiltinTokenizer, TokenizerError, load_tokenizer
-from slmlab.tokenizers.base import pretrained_dir
+from slmlab.tokenizers import pretrained_dir
 from slmlab.tokenizers.neural import NeuralTokenizer, UnitDecoder, UnitEncoder
 from slmlab.tokenizers.neural_train import (NeuralTrainConfig, sinkhorn, spherical_kmeans,
                                             train_neural)

@@ -9,7 +9,9 @@
 - Mimi (`slmlab.tokenizers.mimi`), imported lazily because it pulls in moshi/transformers.
 """
 
-from slmlab.tokenizers.base import Tokenizer, TokenizerError, load_tokenizer
+from slmlab.tokenizers.base import Tokenizer, TokenizerError
+from slmlab.tokenizers.loading import PRETRAINED, load_tokenizer, pretrained_dir
 from slmlab.tokenizers.units import BuiltinTokenizer, train_builtin
 
-__all__ = ["BuiltinTokenizer", "Tokenizer", "TokenizerError", "load_tokenizer", "train_builtin"]
+__all__ = ["PRETRAINED", "BuiltinTokenizer", "Tokenizer", "TokenizerError", "load_tokenizer",
+           "pretrained_dir", "train_builtin"]

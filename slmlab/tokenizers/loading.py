@@ -1,0 +1,51 @@
+"""`load_tokenizer(path)`: any saved tokenizer, the shipped one ('neural') or Mimi ('mimi').
+
+Mimi is imported only when asked for: it pulls in moshi (installed separately, see README) and
+transformers' Mimi model, seconds of import time that no other tokenizer needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from slmlab.tokenizers.base import Tokenizer, TokenizerError, read_tokenizer_json
+from slmlab.tokenizers.neural import NeuralTokenizer
+from slmlab.tokenizers.units import BuiltinTokenizer
+
+PRETRAINED = "neural"  # the name of the shipped speaker-invariant tokenizer
+
+
+def pretrained_dir(name: str = "neural-2048") -> Path:
+    """Directory of a tokenizer shipped inside the package (`slmlab/tokenizers/pretrained/`)."""
+    return Path(__file__).parent / "pretrained" / name
+
+
+def load_tokenizer(path: str | Path, device: str | None = None) -> Tokenizer:
+    """Load a tokenizer: a saved built-in dir (its tokenizer.json says "kind": "builtin" for
+    log-mel k-means or "neural" for the speaker-invariant encoder),
+    a Mimi checkpoint file or directory, the string 'mimi' (Mimi from the local cache) or
+    'neural' (the shipped speaker-invariant tokenizer, `pretrained_dir()`)."""
+    if str(path) == "mimi":
+        return _mimi("mimi", device)
+    if str(path) == PRETRAINED:  # the shipped tokenizer, wherever the package is installed
+        path = pretrained_dir()
+    p = Path(path)
+    if not p.exists():
+        raise TokenizerError(f"no tokenizer at {p}; give a directory saved by "
+                             "`slmlab tokenizer train`, a Mimi checkpoint, or 'mimi'")
+    meta = read_tokenizer_json(p) if p.is_dir() else None
+    if meta is not None and meta.get("kind") == "builtin":
+        return BuiltinTokenizer.load(p)
+    if meta is not None and meta.get("kind") == "neural":
+        return NeuralTokenizer.load(p)
+    if meta is not None or p.suffix in (".safetensors", ".pt", ".bin") or \
+            (p.is_dir() and (any(p.glob("*.safetensors")) or (p / "config.json").exists())):
+        return _mimi(p, device)
+    raise TokenizerError(f"{p} is not a tokenizer: expected a built-in tokenizer directory "
+                         "(with tokenizer.json) or a Mimi checkpoint (.safetensors or a "
+                         "transformers directory)")
+
+
+def _mimi(path, device):
+    from slmlab.tokenizers.mimi import load_mimi  # heavy (moshi/transformers): import lazily
+
+    return load_mimi(path, backend=None, device=device)
