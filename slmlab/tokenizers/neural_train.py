@@ -48,8 +48,8 @@ class NeuralTrainConfig:
     dim: int = 64  # bottleneck (clustered) dimension
     batch: int = 64  # crops per step
     crop: int = 256  # crop length in 10 ms frames (multiple of 8)
-    lr: float = 2e-3
-    kmeans_frames: int = 300_000
+    lr: float = 2e-3  # peak learning rate (AdamW; warm-up, then cosine over the time budget)
+    kmeans_frames: int = 300_000  # unit frames clustered (clean + perturbed, from the start)
     workers: int = 0  # data processes (0: all cores)
     device: str = "auto"  # 'auto' | 'cpu' | 'cuda'
     seed: int = 0
