@@ -36,7 +36,7 @@ from slmlab.probe import aligned_states, alignment_by_layer, embed_units
 from slmlab.speech import AudioError, load_audio, synthesize, voices
 from slmlab.speech.prompt import prepare_prompt
 from slmlab.tokenizers import load_tokenizer
-from slmlab.world import generate_stories
+from slmlab.world import CONDITIONS, generate_stories
 from slmlab.world.benchmark import story_cloze
 
 log = logging.getLogger("slmlab.app")
@@ -380,10 +380,9 @@ def cloze_items(n: int) -> list[dict]:
     [{label, context, ending_a, ending_b, context_lang, ending_lang, right, contexts}]
     (`contexts`: the context in both languages, for the mismatched-context control)."""
     items = story_cloze(max(n, 8), seed=0)[:n]  # counterbalanced: twins come in pairs
-    conds = ("en-en", "fr-fr", "en-fr", "fr-en")
     out = []
     for i, it in enumerate(items):
-        c, e = conds[i % 4].split("-")
+        c, e = CONDITIONS[i % len(CONDITIONS)].split("-")
         right, wrong = it.right[e], it.wrong[e]
         a, b, r = (right, wrong, "A") if i % 2 == 0 else (wrong, right, "B")
         out.append({"label": f"{it.item_id} ({c}→{e}, {it.topic})", "context": " ".join(it.context[c]),

@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
+from tqdm.auto import tqdm
+
 
 class ConfigError(ValueError):
     """An invalid configuration value; the message names the field."""
@@ -68,16 +70,6 @@ def cache_dir() -> Path:
 def to_dict(cfg: Any) -> dict:
     """A config dataclass as JSON-ready data (paths become strings)."""
     return json.loads(json.dumps(dataclasses.asdict(cfg), default=str))
-
-
-def from_dict(cls: type, data: dict) -> Any:
-    """Build config `cls` from a dict, rejecting unknown keys by name."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ConfigError(f"unknown field(s) for {cls.__name__}: {', '.join(unknown)}; "
-                          f"allowed: {', '.join(sorted(names))}")
-    return cls(**data)
 
 
 def writable_dir(directory: str | Path) -> Path:
@@ -139,3 +131,9 @@ def check_device(field: str, device: str | None) -> str | None:
         if ":" in device and int(device[5:]) >= torch.cuda.device_count():
             raise ConfigError(f"{field} {device}: only {torch.cuda.device_count()} GPU(s) visible")
     return device
+
+
+def progress_bar(total: int, desc: str, progress: bool | None = None, **kw: Any):
+    """The one progress bar: tqdm on stderr. progress None shows it on a terminal only (tqdm's
+    own disable=None), True always, False never."""
+    return tqdm(total=total, desc=desc, disable=None if progress is None else not progress, **kw)

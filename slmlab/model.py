@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from slmlab.checkpoint import latest_checkpoint
+from slmlab.checkpoint import INFO_FILE, latest_checkpoint
 from slmlab.config import check_choice
 from slmlab.interleave import Vocab
 
@@ -73,19 +73,24 @@ def _reinit_(weight: torch.Tensor, std: float) -> None:
         weight.normal_(0.0, std)
 
 
+def load_pretrained(path: str | Path, dtype: torch.dtype = torch.float32):
+    """A saved transformers causal LM with SDPA attention (the one loader of saved weights)."""
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(str(path), attn_implementation="sdpa", dtype=dtype)
+
+
 def init_from_text_lm(path: str | Path, vocab: Vocab, dtype: torch.dtype = torch.float32):
     """A text LM from a local dir with its vocabulary replaced by the speech units.
 
     Embeddings (and an untied LM head) are resized to `vocab.size` and re-initialised with
     the model's initializer_range: text token embeddings carry no meaning for units.
     """
-    from transformers import AutoModelForCausalLM
-
     path = Path(path)
     if not (path / "config.json").exists():
         raise FileNotFoundError(f"{path} is not a transformers model dir (no config.json); "
                                 "point --init-from at a local save_pretrained directory")
-    model = AutoModelForCausalLM.from_pretrained(str(path), attn_implementation="sdpa", dtype=dtype)
+    model = load_pretrained(path, dtype)
     model.resize_token_embeddings(vocab.size, mean_resizing=False)
     std = getattr(model.config, "initializer_range", 0.02)
     _reinit_(model.get_input_embeddings().weight, std)
@@ -114,7 +119,7 @@ def count_params(model: torch.nn.Module, trainable_only: bool = False) -> int:
 
 def read_info(ckpt: str | Path) -> dict:
     """The slmlab.json of a checkpoint dir ({} for a plain transformers dir)."""
-    path = Path(ckpt) / "slmlab.json"
+    path = Path(ckpt) / INFO_FILE
     return json.loads(path.read_text()) if path.exists() else {}
 
 
@@ -136,10 +141,8 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu",
 
     info is slmlab.json: vocab layout, tokenizer, stage, tokens_seen, step, data position.
     """
-    from transformers import AutoModelForCausalLM
-
     ckpt = resolve_checkpoint(path)
-    model = AutoModelForCausalLM.from_pretrained(str(ckpt), attn_implementation="sdpa", dtype=dtype)
+    model = load_pretrained(ckpt, dtype)
     info = read_info(ckpt)
     info.setdefault("vocab", Vocab(model.config.vocab_size - 3).to_dict())
     info["path"] = str(ckpt)

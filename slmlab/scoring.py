@@ -16,11 +16,12 @@ Both run under bf16 autocast on CUDA and fp32 on CPU.
 from __future__ import annotations
 
 import inspect
-import sys
 from typing import Any, Sequence
 
 import numpy as np
 import torch
+
+from slmlab.config import progress_bar  # noqa: F401  (re-exported: evaluate and probe use it)
 
 KV_FACTOR = 4  # an ending batch may hold KV_FACTOR x batch_tokens cached prefix positions
 
@@ -43,14 +44,6 @@ def _batches(lengths: Sequence[int], batch_tokens: int, max_batch: int) -> list[
     if cur:
         groups.append(cur)
     return groups
-
-
-def progress_bar(total: int, desc: str, progress: bool | None):
-    """A tqdm bar, shown only on a TTY unless `progress` forces it."""
-    from tqdm.auto import tqdm
-
-    disable = (not sys.stderr.isatty()) if progress is None else not progress
-    return tqdm(total=total, desc=desc, disable=disable, leave=False)
 
 
 def _logits(output: Any) -> torch.Tensor:

@@ -35,10 +35,11 @@ from slmlab import checkpoint as ck
 from slmlab import parallel
 from slmlab.files import write_text_atomic
 from slmlab.config import (ConfigError, check_choice, check_device, check_positive, check_range,
-                           check_seed, to_dict)
+                           check_seed, progress_bar, to_dict)
 from slmlab.interleave import (PackedDataset, Position, SequenceConfig, corpus_vocab,
                                load_corpus_dir, stories_from_corpus)
-from slmlab.model import PRESETS, build_model, count_params, flops_per_token, init_from_text_lm
+from slmlab.model import (PRESETS, build_model, count_params, flops_per_token, init_from_text_lm,
+                          load_pretrained, read_info, resolve_checkpoint)
 
 PEAK_FLOPS = 989e12  # H100 SXM dense bf16, the MFU reference
 # what a resume compares with the checkpoint; each may differ only when named in allow_change
@@ -129,14 +130,6 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return to_dict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
-        data = dict(data)
-        data["sequence"] = SequenceConfig(**data.get("sequence", {}))
-        if "fsdp" in data:  # configs saved before `parallel` replaced it
-            data.setdefault("parallel", parallel.from_legacy(data.pop("fsdp")))
-        return cls(**data)
-
 
 # ---------------------------------------------------------------- runtime pieces
 
@@ -213,23 +206,16 @@ def seed_everything(seed: int) -> None:
 
 def initial_model(cfg: TrainConfig, vocab, resume: Path | None):
     """The model to start from: resumed checkpoint > init_from > fresh preset (fp32, CPU)."""
-    from transformers import AutoModelForCausalLM
-
     if resume is not None:
-        return AutoModelForCausalLM.from_pretrained(str(resume), attn_implementation="sdpa",
-                                                    dtype=torch.float32)
+        return load_pretrained(resume)
     if cfg.init_from:
-        src = Path(cfg.init_from)
-        from slmlab.model import read_info, resolve_checkpoint
-
-        ckpt = resolve_checkpoint(src)
+        ckpt = resolve_checkpoint(Path(cfg.init_from))
         if (ckpt / ck.INFO_FILE).exists():  # an slmlab checkpoint: same vocabulary
             info = read_info(ckpt)
             if info.get("vocab", {}).get("size") != vocab.size:
                 raise ValueError(f"init_from {ckpt} has vocab {info.get('vocab')}, the corpus "
                                  f"needs {vocab.to_dict()}; use a checkpoint of this tokenizer")
-            return AutoModelForCausalLM.from_pretrained(str(ckpt), attn_implementation="sdpa",
-                                                        dtype=torch.float32)
+            return load_pretrained(ckpt)
         return init_from_text_lm(ckpt, vocab)  # a text LM: vocabulary swapped for units
     return build_model(cfg.preset, vocab)
 
@@ -606,11 +592,10 @@ def _finite(t: Trainer, value: float, what: str = "loss") -> float:
 
 
 def _progress(cfg, t: Trainer):
-    if not cfg.progress or not t.d.main or not sys.stderr.isatty():
+    """A step bar on the main process when asked for (shown on a terminal only)."""
+    if not (cfg.progress and t.d.main):
         return None
-    from tqdm import tqdm
-
-    return tqdm(total=t.total, initial=t.step, desc=f"stage {cfg.stage}", unit="step")
+    return progress_bar(t.total, f"stage {cfg.stage}", initial=t.step, unit="step")
 
 
 def train(cfg: TrainConfig) -> Path:

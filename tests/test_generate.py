@@ -6,19 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import tiny_llama
+
 from slmlab import generate as gen
 from slmlab.constants import HOP, SAMPLE_RATE
 
 N_UNITS = 16
-
-
-def tiny_llama(vocab: int = N_UNITS + 3):
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=vocab, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2)
-    return LlamaForCausalLM(cfg).eval()
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +26,7 @@ def tokenizer():
 
 
 def test_continue_speech_units_in_range_and_audio_length(tokenizer):
-    model = tiny_llama()
+    model = tiny_llama(N_UNITS + 3)
     wav = np.random.default_rng(1).normal(scale=0.1, size=int(1.5 * SAMPLE_RATE)).astype(np.float32)
     prompt, new, audio = gen.continue_speech(model, tokenizer, wav, seconds=1.0, seed=0)
     assert len(prompt) == int(np.ceil(len(wav) / HOP))
@@ -50,7 +43,7 @@ class Biased(torch.nn.Module):
 
     def __init__(self, bias: torch.Tensor):
         super().__init__()
-        self.inner, self.bias = tiny_llama(), bias
+        self.inner, self.bias = tiny_llama(N_UNITS + 3), bias
 
     def forward(self, **kw):
         out = self.inner(**kw)
@@ -100,7 +93,7 @@ def test_generate_cli_writes_wav(tmp_path, tokenizer, capsys):
     from slmlab.interleave import Vocab
 
     ckpt = tmp_path / "ckpt"
-    tiny_llama().save_pretrained(ckpt)
+    tiny_llama(N_UNITS + 3).save_pretrained(ckpt)
     tok_dir = tmp_path / "tok"
     tokenizer.save(tok_dir)
     (ckpt / "slmlab.json").write_text(json.dumps({"vocab": Vocab(N_UNITS).to_dict(),

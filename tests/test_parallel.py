@@ -92,12 +92,7 @@ def test_resolve_and_old_fsdp_values():
         ["fsdp", "ddp", "auto", "auto"]
 
 
-def test_old_configs_map_fsdp_onto_parallel(corpus, tmp_path):
-    cfg = TrainConfig(corpus=corpus, out=tmp_path, steps=1)
-    data = {k: v for k, v in cfg.to_dict().items() if k not in ("parallel",
-                                                               "activation_checkpointing")}
-    assert TrainConfig.from_dict({**data, "fsdp": "on"}).parallel == "fsdp"
-    assert TrainConfig.from_dict({**data, "fsdp": "off"}).parallel == "ddp"
+def test_parallel_choice_is_checked(corpus, tmp_path):
     with pytest.raises(ValueError, match="parallel"):
         TrainConfig(corpus=corpus, out=tmp_path, steps=1, parallel="zero3")
 

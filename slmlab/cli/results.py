@@ -143,6 +143,8 @@ def run_probe(args: argparse.Namespace) -> int:
               f"{100 * r['retrieval_fr_en']:.1f} |")
     print(f"map at layer {res['map_layer']} ({res['method']}) in {a.out}")
     return 0
+
+
 def output_path(path: str) -> Path:
     """The output file, checked: not a directory, an extension soundfile can write."""
     import soundfile as sf
@@ -156,21 +158,6 @@ def output_path(path: str) -> Path:
         raise ValueError(f"-o {out}: unknown audio extension {out.suffix or '(none)'}; use "
                          ".wav, .flac or .ogg")
     return out
-
-
-def checkpoint_dir(path: str) -> Path:
-    """The checkpoint dir to read: the dir itself, or a run dir's newest intact checkpoint."""
-    from slmlab import checkpoint as ck
-
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"no checkpoint at {p}")
-    if (p / "config.json").exists():
-        return p
-    found = ck.latest_checkpoint(p, need_state=False)
-    if found is None:
-        raise FileNotFoundError(f"no checkpoint at {p} (neither config.json nor step-* dirs)")
-    return found
 
 
 def tokenizer_path(given: str | None, info: dict, ckpt: Path) -> str:
@@ -216,20 +203,18 @@ def _check_tokenizer(tok, info: dict, path: str) -> None:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    import json
-
     import numpy as np
 
     from slmlab.config import check_device
+    from slmlab.model import read_info, resolve_checkpoint
     from slmlab.generate import continue_speech, write_wav
 
     sampling = SamplingConfig(**config_kwargs(SamplingConfig, args))
     check_choice("lang", args.lang, ("en", "fr"))
     out_path = output_path(args.output)
     device = check_device("--device", args.device)
-    ckpt = checkpoint_dir(args.ckpt)
-    info = json.loads((ckpt / "slmlab.json").read_text()) if (ckpt / "slmlab.json").exists() \
-        else {}
+    ckpt = resolve_checkpoint(args.ckpt)  # a run dir: its newest intact checkpoint
+    info = read_info(ckpt)
     tok_path = tokenizer_path(args.tokenizer, info, ckpt)
     wav = _prompt(args)  # audio / text problems end here, before the model loads
 

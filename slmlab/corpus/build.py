@@ -23,7 +23,6 @@ import json
 import multiprocessing as mp
 import os
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -393,7 +392,7 @@ def _build_corpus(cfg: CorpusConfig) -> Path:
     t0 = time.time()
     out = prepare_dir(cfg)
     stories = make_stories(cfg)
-    tok_path, tok = ensure_tokenizer(cfg, out, stories, progress=cfg.progress and sys.stderr.isatty())
+    tok_path, tok = ensure_tokenizer(cfg, out, stories, progress=cfg.progress)
     check_tokenizer_checksum(out, tok.checksum())
     t_tok = time.time() - t0
     tasks = shard_tasks(cfg, out, stories)

@@ -13,8 +13,8 @@ import os
 from typing import Any, Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from slmlab.config import progress_bar
 from slmlab.constants import INT16_SCALE
 from slmlab.speech import synthesize, voice_by_name
 from slmlab.tokenizers import load_tokenizer
@@ -72,8 +72,8 @@ def pool(n: int, tokenizer_path: str | None, device: str = "cpu"):
 
 
 def progress(total: int, desc: str, enabled: bool, unit: str = "shard"):
-    """A tqdm bar shown only on a terminal (tqdm's disable=None) and only when `enabled`."""
-    return tqdm(total=total, desc=desc, unit=unit, disable=None if enabled else True)
+    """The build's bar: on a terminal when `enabled` (slmlab.config.progress_bar)."""
+    return progress_bar(total, desc, None if enabled else False, unit=unit)
 
 
 def synthesize_rows(rows: list[dict]) -> list[np.ndarray]:
