@@ -16,7 +16,7 @@ Both run under bf16 autocast on CUDA and fp32 on CPU.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -30,20 +30,26 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _batches(lengths: Sequence[int], batch_tokens: int, max_batch: int) -> list[list[int]]:
-    """Indices grouped so that (count * longest) <= batch_tokens; longest sequences first."""
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    groups: list[list[int]] = []
-    cur: list[int] = []
-    for i in order:
-        longest = lengths[cur[0]] if cur else lengths[i]
-        if cur and ((len(cur) + 1) * longest > batch_tokens or len(cur) >= max_batch):
+def greedy_groups(items: Sequence, fits: Callable[[list, Any], bool]) -> list[list]:
+    """`items` cut in order into runs: the next item joins the current run while
+    `fits(run, item)` (an empty run always takes it)."""
+    groups: list[list] = []
+    cur: list = []
+    for item in items:
+        if cur and not fits(cur, item):
             groups.append(cur)
             cur = []
-        cur.append(i)
+        cur.append(item)
     if cur:
         groups.append(cur)
     return groups
+
+
+def _batches(lengths: Sequence[int], batch_tokens: int, max_batch: int) -> list[list[int]]:
+    """Indices grouped so that (count * longest) <= batch_tokens; longest sequences first."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    return greedy_groups(order, lambda run, i: (len(run) + 1) * lengths[run[0]] <= batch_tokens
+                         and len(run) < max_batch)
 
 
 def _logits(output: Any) -> torch.Tensor:
@@ -189,19 +195,12 @@ def _ending_chunks(rows: list[tuple[int, int]], ending_len: list[int], prefix_le
                    budget: int, max_batch: int) -> list[list[tuple[int, int]]]:
     """Split (prefix row, job) pairs, longest ending first, so that a chunk's logits
     (count x longest ending) fit the token budget and its copied caches KV_FACTOR x that."""
-    chunks: list[list[tuple[int, int]]] = []
-    cur: list[tuple[int, int]] = []
-    for r in rows:
-        longest = ending_len[cur[0][1]] if cur else ending_len[r[1]]
-        n = len(cur) + 1
-        if cur and (n * longest > budget or n * (prefix_len + longest) > KV_FACTOR * budget
-                    or n > max_batch):
-            chunks.append(cur)
-            cur = []
-        cur.append(r)
-    if cur:
-        chunks.append(cur)
-    return chunks
+    def fits(run: list, r: tuple[int, int]) -> bool:
+        n, longest = len(run) + 1, ending_len[run[0][1]]
+        return (n * longest <= budget and n * (prefix_len + longest) <= KV_FACTOR * budget
+                and n <= max_batch)
+
+    return greedy_groups(rows, fits)
 
 
 def _run_endings(model: Any, endings: Sequence[Sequence[int]], jobs: Sequence[tuple[int, int]],
