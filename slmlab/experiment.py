@@ -26,7 +26,6 @@ alignment gap differences do the same over sentence pairs, per layer.
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,15 @@ from typing import Any
 
 import numpy as np
 
+from slmlab import plots
 from slmlab.config import ConfigError, check_positive, check_range, to_dict
+from slmlab.evaluate import (OUTCOME_KEYS, PER_ITEM_KEYS, _ci, _pct, _signed, compare_tasks,
+                             evaluate_checkpoint, load_eval, markdown_differences,
+                             paired_difference, task_summary)
+from slmlab.model import read_info
+from slmlab.probe import PAIR_KEYS, pair_cis, probe_checkpoint
+from slmlab.stages import ARMS, Recipe, arm_configs
+from slmlab.train import train
 
 DEFAULT_ARMS = ("en-only", "mixed", "interleave", "interleave+finetune")
 METHOD_ARM = "interleave+finetune"
@@ -61,8 +68,6 @@ class ExperimentConfig:
     progress: bool = False  # progress bars
 
     def __post_init__(self) -> None:
-        from slmlab.stages import ARMS
-
         self.corpus, self.out = Path(self.corpus), Path(self.out)
         check_positive("budget_tokens", self.budget_tokens)
         if self.budget_tokens < 3:  # stage 1 and the arms' two phases each need a share
@@ -97,7 +102,6 @@ def train_seed(cfg: ExperimentConfig, seed: int) -> dict[str, tuple[Path, int]]:
     """Stage 1 and every arm for one seed: {label: (final checkpoint dir, tokens trained)}.
 
     An arm's tokens sum its phases (each phase rounds its budget up to whole steps)."""
-    from slmlab.stages import Recipe
 
     root = cfg.out / f"seed{seed}"
     recipe = Recipe(corpus=cfg.corpus, out=root, preset=cfg.preset, total_tokens=cfg.budget_tokens,
@@ -114,15 +118,10 @@ def train_seed(cfg: ExperimentConfig, seed: int) -> dict[str, tuple[Path, int]]:
 
 
 def _arm(c1: Any, arm: str, root: Path, p: float, cfg: ExperimentConfig) -> list:
-    from slmlab.stages import arm_configs
-
     return arm_configs(c1, arm, root, p=p, ratios=cfg.ratios)
 
 
 def _train_phases(configs: list) -> tuple[Path, int]:
-    from slmlab.model import read_info
-    from slmlab.train import train
-
     tokens, path = 0, None
     for c in configs:
         path = train(c)
@@ -133,8 +132,6 @@ def _train_phases(configs: list) -> tuple[Path, int]:
 def assess(ckpt: Path, cfg: ExperimentConfig) -> dict:
     """Evaluation (with per-item outcomes) and alignment per layer (with per-pair values) of
     one checkpoint."""
-    from slmlab.evaluate import evaluate_checkpoint, load_eval
-    from slmlab.probe import probe_checkpoint
 
     # the eval dir (not loaded items) goes in: evaluate and probe check its tokenizer
     ev = evaluate_checkpoint(ckpt, cfg.eval_dir, limit=cfg.eval_limit, keep_outcomes=True,
@@ -151,8 +148,6 @@ def mean_over_seeds(per_seed: dict[int, dict], seeds: list[int] | None = None) -
 
     The items are the same for every seed, so averaging item by item keeps the seed pairing:
     a bootstrap over items of these averages pools seeds without mixing items."""
-    from slmlab.evaluate import OUTCOME_KEYS
-    from slmlab.probe import PAIR_KEYS
 
     seeds = sorted(per_seed) if seeds is None else seeds
     first = per_seed[seeds[0]]
@@ -173,8 +168,6 @@ def mean_over_seeds(per_seed: dict[int, dict], seeds: list[int] | None = None) -
 def pool_seeds(per_seed: dict[int, dict]) -> dict:
     """{seed: assess() result} -> pooled {tasks: {key: {acc, ci, n, sd, per_seed, acc_sum,
     acc_no_ctx, acc_mismatched, gain, ci_gain, ...}}, alignment: [{layer, gap, gap_ci, ...}]}."""
-    from slmlab.evaluate import task_summary
-    from slmlab.probe import pair_cis
 
     seeds = sorted(per_seed)
     first = per_seed[seeds[0]]
@@ -208,7 +201,6 @@ def arm_differences(per_arm: dict[str, dict[int, dict]], baseline: str = "mixed"
     """Paired differences "<arm> - <baseline>" for every trained arm (not stage 1), on the
     seeds both have: per task {diff, ci, n, gain_diff, ci_gain_diff} (slmlab.evaluate.
     compare_tasks) and per layer the alignment gap difference {layer, diff, ci, n}."""
-    from slmlab.evaluate import compare_tasks, paired_difference
 
     if baseline not in per_arm:
         return {}
@@ -231,8 +223,6 @@ def arm_differences(per_arm: dict[str, dict[int, dict]], baseline: str = "mixed"
 
 def _drop_per_item(result: dict) -> None:
     """Per-item outcomes and per-pair values live in the pooled numbers, not in the file."""
-    from slmlab.evaluate import PER_ITEM_KEYS
-    from slmlab.probe import PAIR_KEYS
 
     for t in result["tasks"].values():
         for k in PER_ITEM_KEYS:
@@ -297,7 +287,6 @@ def markdown(results: dict) -> str:
 def _controls_md(arms: dict) -> list[str]:
     """Per arm: accuracy with the true context [CI], with no context, with a mismatched
     context, and the context gain [paired CI] (cloze tasks, seeds pooled)."""
-    from slmlab.evaluate import _ci, _pct, _signed
 
     out = ["", "## Context controls (%), mean over seeds", "",
            "acc: true context; no ctx: BOS + ending only; mismatched: another pair's context "
@@ -316,8 +305,6 @@ def _controls_md(arms: dict) -> list[str]:
 
 
 def _differences_md(diffs: dict) -> list[str]:
-    from slmlab.evaluate import markdown_differences
-
     if not diffs:
         return []
     seeds = ", ".join(str(s) for s in next(iter(diffs.values()))["seeds"])
@@ -365,8 +352,6 @@ def _ci_pct(ci: list | None) -> str:
 
 
 def write_outputs(results: dict, cfg: ExperimentConfig) -> None:
-    from slmlab import plots
-
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=1))
@@ -395,54 +380,3 @@ def _metrics_files(root: Path) -> dict[str, Path]:
     """{run name: metrics.jsonl} under one seed's dir, stage 1 first."""
     files = sorted(root.rglob("metrics.jsonl"), key=lambda p: (p.parent.name != "stage1", str(p)))
     return {str(p.parent.relative_to(root)): p for p in files}
-
-
-# ----------------------------------------------------------------------------- CLI
-
-
-def add_cli(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("experiment", help="train arms at matched budgets, evaluate, table + plots",
-                       description=__doc__.split("\n\n")[1])
-    p.add_argument("--corpus", required=True, help="corpus dir (with eval/)")
-    p.add_argument("--out", required=True, help="experiment dir")
-    p.add_argument("--preset", default="tiny", help="tiny | small | 360m | 1b")
-    p.add_argument("--budget-tokens", type=float, required=True,
-                   help="tokens per seed (stage 1 + one arm), e.g. 2e7")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0])
-    p.add_argument("--arms", nargs="+", default=list(DEFAULT_ARMS),
-                   help="en-only fr-only mixed interleave interleave+finetune")
-    p.add_argument("--sweep-p", type=float, nargs="*", default=[],
-                   help="also train interleave+finetune at these French probabilities")
-    p.add_argument("--p", type=float, default=0.5, help="French probability of the arms")
-    p.add_argument("--ratios", default="50,20,15", help="stage 1,2,3 budget ratios")
-    p.add_argument("--context", type=int, default=1024, help="training window")
-    p.add_argument("--batch-size", type=int, default=8, help="windows per micro-batch")
-    p.add_argument("--grad-accum", type=int, default=1)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--warmup", type=int, default=100)
-    p.add_argument("--log-every", type=int, default=50)
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    p.add_argument("--compile", default="auto", help="torch.compile: auto (on GPU) | on | off")
-    p.add_argument("--save-every", type=int, default=0,
-                   help="checkpoint every N steps (so a killed experiment resumes mid-run)")
-    p.add_argument("--eval", default=None, help="eval dir (default <corpus>/eval)")
-    p.add_argument("--eval-limit", type=int, default=None, help="items per condition")
-    p.add_argument("--probe-limit", type=int, default=500, help="aligned pairs probed")
-    p.add_argument("--progress", action="store_true")
-    p.set_defaults(func=_run_cli)
-
-
-def _run_cli(args: argparse.Namespace) -> int:
-    train = dict(batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
-                 warmup=args.warmup, log_every=args.log_every, device=args.device,
-                 compile=args.compile, save_every=args.save_every)
-    cfg = ExperimentConfig(corpus=args.corpus, out=args.out, budget_tokens=int(args.budget_tokens),
-                           preset=args.preset, seeds=tuple(args.seeds), arms=tuple(args.arms),
-                           sweep_p=tuple(args.sweep_p), p=args.p,
-                           ratios=tuple(float(r) for r in args.ratios.split(",")),
-                           context=args.context, eval_dir=args.eval, eval_limit=args.eval_limit,
-                           probe_limit=args.probe_limit, train=train, progress=args.progress)
-    results = run_experiment(cfg)
-    print(markdown(results))
-    print(f"results: {Path(cfg.out) / 'results.md'}")
-    return 0
