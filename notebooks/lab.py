@@ -15,6 +15,7 @@ Each `ensure_*` function builds what is missing and reuses what exists (the corp
 trainer both resume and skip finished work), so the first notebook that needs an artifact pays
 for it and the others reuse it. `SmallWorld` holds every size; the notebooks' parameters cells
 point at bigger runs instead (a corpus dir, checkpoints, or experiment results under results/).
+The sizes and configs are `slmlab.recipes.notebook_world` (`SmallWorld` is its NotebookWorld).
 """
 
 from __future__ import annotations
@@ -23,14 +24,14 @@ import base64
 import html
 import io
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from slmlab import config as C
 from slmlab.constants import SAMPLE_RATE
+from slmlab.recipes import NotebookWorld as SmallWorld  # noqa: F401  (the notebooks' name)
+from slmlab.recipes import notebook_world
 
 # tqdm.auto (imported by datasets and slmlab.corpus) warns in a kernel without ipywidgets; the
 # notebooks disable progress bars anyway, so the warning is only noise under a cell
@@ -38,33 +39,6 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 
 # arms whose checkpoint is the recipe's own stage, not a separate run
 RECIPE_ARMS = {"stage1": "1", "interleave+finetune": "3"}
-
-
-@dataclass
-class SmallWorld:
-    """Sizes of the notebooks' shared run (seconds of CPU, not a real experiment)."""
-
-    n_stories: int = 96  # train stories (held-out ones: heldout_fraction of that)
-    heldout_fraction: float = 0.25  # held-out stories feed the eval set and the held-out loss
-    n_units: int = 256  # built-in tokenizer units (Mimi has 2048; fewer suit a tiny corpus)
-    tokenizer_sentences: int = 200  # sentences of corpus audio the tokenizer is trained on
-    eval_items: int = 30  # benchmark items per kind (x4 conditions for the cloze tasks)
-    aligned_pairs: int = 48  # held-out EN/FR sentence pairs for probing
-    preset: str = "tiny"  # model preset
-    total_steps: int = 120  # optimizer steps over the three stages (split 50:20:15)
-    context: int = 256  # tokens per training window
-    batch_size: int = 4  # windows per step
-    lr: float = 2e-3  # peak learning rate (tiny models like it high)
-    seed: int = 0
-    arms: tuple[str, ...] = ("mixed",)  # baselines trained besides the recipe
-    train_extra: dict = field(default_factory=dict)  # other TrainConfig fields
-
-    def __post_init__(self) -> None:
-        for name in ("n_stories", "n_units", "tokenizer_sentences", "total_steps", "context",
-                     "batch_size", "lr"):
-            C.check_positive(name, getattr(self, name))
-        C.check_range("heldout_fraction", self.heldout_fraction, 0.05, 0.5)
-        self.arms = tuple(self.arms)
 
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent
@@ -82,16 +56,8 @@ def notebook_run_dir(run_dir: str | Path | None = None) -> Path:
 
 
 def corpus_config(run_dir: str | Path | None = None, world: SmallWorld | None = None):
-    """The `CorpusConfig` of the small world under run_dir/corpus."""
-    from slmlab.corpus import CorpusConfig
-
-    w = world or SmallWorld()
-    # one worker: synthesis is fast, and worker processes would compete with the kernel
-    return CorpusConfig(out=str(notebook_run_dir(run_dir) / "corpus"), n_stories=w.n_stories,
-                        heldout_fraction=w.heldout_fraction, n_units=w.n_units,
-                        tokenizer_sentences=w.tokenizer_sentences, eval_items=w.eval_items,
-                        aligned_pairs=w.aligned_pairs, workers=1, shard_size=20, seed=w.seed,
-                        device="cpu", progress=False)
+    """The `CorpusConfig` of the small world under run_dir/corpus (slmlab.recipes)."""
+    return notebook_world(notebook_run_dir(run_dir), world).corpus
 
 
 def ensure_corpus(run_dir: str | Path | None = None, world: SmallWorld | None = None) -> Path:
@@ -108,15 +74,8 @@ def ensure_corpus(run_dir: str | Path | None = None, world: SmallWorld | None = 
 
 def recipe(run_dir: str | Path | None = None, world: SmallWorld | None = None):
     """The three-stage `Recipe` of the small world (checkpoints under run_dir/ckpt)."""
-    from slmlab.stages import Recipe
-
-    w = world or SmallWorld()
-    train = {"batch_size": w.batch_size, "lr": w.lr, "warmup": 5, "log_every": 5,
-             "eval_every": 10, "eval_batches": 2, "device": "cpu", "compile": "off",
-             "progress": False, **w.train_extra}
-    return Recipe(corpus=str(ensure_corpus(run_dir, w)), out=str(notebook_run_dir(run_dir) / "ckpt"),
-                  preset=w.preset, total_steps=w.total_steps, context=w.context, seed=w.seed,
-                  train=train)
+    ensure_corpus(run_dir, world)
+    return notebook_world(notebook_run_dir(run_dir), world).steps["stages"].config()
 
 
 def ensure_stages(run_dir: str | Path | None = None, world: SmallWorld | None = None

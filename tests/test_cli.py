@@ -18,7 +18,7 @@ def _run(*args):
 
 # the subcommands users know (README): fixed here, not read from the parser under test
 COMMANDS = ("world", "corpus", "tokenizer", "tokenize", "resynth", "train", "stages",
-            "experiment", "quickstart", "evaluate", "probe", "generate", "app")
+            "experiment", "quickstart", "recipe", "evaluate", "probe", "generate", "app")
 
 
 def _subparsers(parser) -> dict:
@@ -164,7 +164,7 @@ def test_every_flag_default_is_its_dataclass_default():
         assert action.default == want, f"slmlab {path} --{action.dest}: {action.default!r} != {want!r}"
         seen.add(path)
     assert {"train", "stages", "experiment", "quickstart", "corpus build", "evaluate", "probe",
-            "generate", "app", "world", "tokenizer train"} <= seen
+            "generate", "app", "world", "tokenizer train", "recipe"} <= seen
 
 
 def test_experiment_logs_as_often_as_train():

@@ -1,14 +1,18 @@
-"""The package's import graph: every module imports, and no two modules import each other
-(directly or through others), counting imports inside functions too: a loop hidden in a
-function body is still a loop between the modules."""
+"""The package's import graph: every module imports, no two modules import each other
+(directly or through others), counting imports inside functions too (a loop hidden in a
+function body is still a loop between the modules), and no module imports one of a higher
+layer of ARCHITECTURE.md's layer table (the test reads the table, so the document stays true)."""
 
 import ast
 import importlib
+import re
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "slmlab"
+ARCHITECTURE = ROOT.parent / "ARCHITECTURE.md"
+PACKAGES = ("world", "speech", "tokenizers", "corpus", "cli")
 
 
 def module_name(path: Path) -> str:
@@ -89,6 +93,39 @@ def test_cycle_finder_finds_a_loop():
 def test_no_import_cycles_among_slmlab_modules():
     found = cycles(graph())
     assert not found, "import cycles: " + "; ".join(" <-> ".join(c) for c in found)
+
+
+def unit(module: str) -> str:
+    """The name a module has in the layer table: its package for the sub-packages
+    (slmlab.world.lexicon -> world), else its own (slmlab.train -> train, slmlab -> slmlab)."""
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "slmlab"
+    return parts[1]
+
+
+def layers() -> dict[str, int]:
+    """{unit: layer} from the `| layer | modules |` table of ARCHITECTURE.md."""
+    table = {}
+    for n, names in re.findall(r"^\| (\d+) \| (.+) \|$", ARCHITECTURE.read_text(), re.M):
+        for name in re.findall(r"`([\w_]+)`", names):
+            table[name] = int(n)
+    return table
+
+
+def test_every_module_has_a_layer():
+    table = layers()
+    assert table, "no layer table in ARCHITECTURE.md"
+    missing = sorted({unit(m) for m in modules()} - set(table))
+    assert not missing, f"add to ARCHITECTURE.md's layer table: {missing}"
+
+
+def test_no_module_imports_a_higher_layer():
+    table = layers()
+    bad = [f"{a} (layer {table[unit(a)]}) imports {b} (layer {table[unit(b)]})"
+           for a, targets in graph().items() for b in targets
+           if unit(b) in table and unit(a) in table and table[unit(b)] > table[unit(a)]]
+    assert not bad, "; ".join(sorted(bad))
 
 
 @pytest.mark.parametrize("name", sorted(modules()))

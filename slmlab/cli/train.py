@@ -10,13 +10,15 @@ a checkpoint resumes from it (same data order).
 from __future__ import annotations
 
 import argparse
+import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from slmlab.cli_args import add_config_args, config_kwargs
 from slmlab.experiment import ExperimentConfig
 from slmlab.interleave import SequenceConfig
-from slmlab.quickstart import QuickstartConfig
+from slmlab.recipes import RECIPES, QuickstartConfig
 from slmlab.stages import STAGE_MODES, Recipe
 from slmlab.train import TrainConfig
 
@@ -151,8 +153,39 @@ def _add_quickstart(sub) -> None:
     p.set_defaults(func=run_quickstart_cli)
 
 
+@dataclass
+class RecipeArgs:
+    """`slmlab recipe NAME`: run (or show) one of slmlab.recipes' whole runs."""
+
+    out: str | None = None  # run directory (default: the recipe's own, e.g. runs/gpu)
+    only: tuple[str, ...] | None = None  # steps to run (default: all; the corpus is always built)
+    show: bool = False  # print the plan's configs as JSON and stop
+
+
+def run_recipe_cli(args: argparse.Namespace) -> int:
+    from slmlab.recipes import run_plan
+
+    plan = RECIPES[args.recipe](args.out)
+    if args.show:
+        print(json.dumps(plan.to_dict(), indent=1))
+        return 0
+    for step in run_plan(plan, only=args.only):
+        print(f"{plan.name}: {step} done")
+    return 0
+
+
+def _add_recipe(sub) -> None:
+    p = sub.add_parser("recipe", help="a whole named run: " + ", ".join(RECIPES),
+                       description="Run one of the named whole runs of slmlab.recipes (corpus, "
+                                   "then its training steps; everything resumes).")
+    p.add_argument("recipe", choices=tuple(RECIPES), help="which run")
+    add_config_args(p, RecipeArgs, flags={"show": ("--print", "--show")})
+    p.set_defaults(func=run_recipe_cli)
+
+
 def add_cli(sub) -> None:
     _add_train(sub)
     _add_stages(sub)
     _add_experiment(sub)
     _add_quickstart(sub)
+    _add_recipe(sub)
