@@ -82,12 +82,16 @@ def read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def write_jsonl(rows: Iterable[Any], path: Path) -> Path:
-    """Write dicts (or dataclasses) one per line, creating the parent dir; returns `path`."""
+def write_jsonl(rows: Iterable[Any], path: Path, compact: bool = False) -> Path:
+    """Write dicts (or dataclasses) one per line, creating the parent dir; returns `path`.
+    compact: no spaces and ASCII escapes (the eval set: long unit lists, read by machines);
+    else accents are kept as UTF-8 (stories people read)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    seps = (",", ":") if compact else None
     with path.open("w", encoding="utf-8") as fh:
         for row in rows:
-            fh.write(json.dumps(asdict(row) if is_dataclass(row) else row, ensure_ascii=False))
+            fh.write(json.dumps(asdict(row) if is_dataclass(row) else row,
+                                ensure_ascii=compact, separators=seps))
             fh.write("\n")
     return path

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from slmlab.corpus import worker as W
-from slmlab.files import remove_stale_tmp
+from slmlab.files import remove_stale_tmp, write_jsonl
 from slmlab.speech import voice_for_story
 from slmlab.tokenizers import load_tokenizer
 from slmlab.world import CONDITIONS, generate_stories, make_benchmark
@@ -189,9 +189,7 @@ def build_eval(eval_dir: Path, tok_path: str, cfg, devices: list[str] | None = N
     for name, rows in files.items():
         resolved = _resolve(rows, table)
         counts[name] = len(resolved)
-        with open(tmp / f"{name}.jsonl", "w") as f:
-            for r in resolved:
-                f.write(json.dumps(r, separators=(",", ":")) + "\n")
+        write_jsonl(resolved, tmp / f"{name}.jsonl", compact=True)
     counts["sentences"] = len(keys)
     counts["units"] = int(sum(len(u) for u in table.values()))
     (tmp / EVAL_FILE).write_text(json.dumps({"key": eval_key(cfg, tokenizer), "counts": counts,

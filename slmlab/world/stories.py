@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from slmlab.config import check_choice, check_positive
+from slmlab.files import write_jsonl as save_jsonl  # noqa: F401  (the world's name for it)
 from slmlab.world.planner import SPLITS, Plan, make_plan, plan_rng
 from slmlab.world.realise import realise
 
@@ -43,17 +43,6 @@ def generate_stories(n: int, seed: int = 0, split: str = "train") -> list[Story]
     """`n` aligned EN/FR stories of `split` ("train" | "heldout"); deterministic in (n, seed)."""
     plans = generate_plans(n, seed, split)
     return [plan_to_story(p, story_id(split, seed, i), split) for i, p in enumerate(plans)]
-
-
-def save_jsonl(rows, path) -> Path:
-    """Write dataclasses or dicts as one JSON object per line (UTF-8, accents kept)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row if isinstance(row, dict) else asdict(row), ensure_ascii=False))
-            fh.write("\n")
-    return path
 
 
 def stories_to_dataset(stories: list[Story]):
