@@ -23,7 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from slmlab.constants import LANGS
-from slmlab.evaluate import read_jsonl
+from slmlab.files import read_jsonl
 from slmlab.probe import Projector
 from slmlab.speech import synthesize, voice_for_story
 from slmlab.world import generate_stories

@@ -31,18 +31,19 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 
+from slmlab.files import read_jsonl, write_jsonl
 from slmlab.scoring import (  # noqa: F401  (re-exported: the app, probe and notebooks use them)
     _batches, _model_device, default_device, prefix_logprobs, progress_bar, supports_prefix_cache,
     token_logprobs)
+from slmlab.world import CONDITIONS
 
 CLOZE_KINDS = ("story", "topic")
 PAIR_KINDS = ("lexical", "syntactic")
-CONDITIONS = ("en-en", "fr-fr", "en-fr", "fr-en")  # context language - ending language
 RESULTS_NAME = "eval_results"  # <ckpt>/eval_results.{json,md}
 
 
@@ -58,14 +59,6 @@ class EvalSet:
 
 class EvalDataError(ValueError):
     """The eval directory is missing or malformed."""
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    """Rows of a JSONL file, one JSON object per line; [] when the file does not exist."""
-    if not path.exists():
-        return []
-    with path.open() as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def load_eval(eval_dir: str | Path, limit: int | None = None) -> EvalSet:
@@ -537,11 +530,5 @@ def write_eval_set(es: EvalSet, eval_dir: str | Path) -> Path:
     eval_dir = Path(eval_dir)
     eval_dir.mkdir(parents=True, exist_ok=True)
     for name in ("cloze", "pairs", "aligned"):
-        rows = getattr(es, name)
-        (eval_dir / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        write_jsonl(getattr(es, name), eval_dir / f"{name}.jsonl", compact=True)
     return eval_dir
-
-
-def iter_tasks(results: dict) -> Iterable[tuple[str, dict]]:
-    """(key, {acc, ci, n, ...}) of a results dict or of its `tasks` entry."""
-    return (results.get("tasks", results)).items()

@@ -7,7 +7,6 @@ it in every file; the default loads plotly from its CDN (small files, needs the 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -15,6 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from slmlab.constants import FRAME_RATE, SAMPLE_RATE
+from slmlab.files import read_jsonl
 
 LANG_COLORS = {"en": "#1f77b4", "fr": "#d62728"}
 PAIR_LINE = "rgba(120,120,120,0.35)"
@@ -159,12 +159,6 @@ def alignment_figure(layers_by_arm: Mapping[str, Sequence[Mapping[str, float]]],
     return fig
 
 
-def read_metrics(path: str | Path) -> list[dict]:
-    """Rows of a metrics.jsonl file (one JSON object per line)."""
-    with Path(path).open() as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def loss_figure(metrics: Mapping[str, str | Path | Sequence[dict]], key: str = "loss",
                 title: str = "training loss per stage") -> go.Figure:
     """Loss curves, one per stage: {stage: metrics.jsonl path or rows}; x = tokens seen if
@@ -172,7 +166,7 @@ def loss_figure(metrics: Mapping[str, str | Path | Sequence[dict]], key: str = "
     fig = go.Figure()
     xname = "step"
     for stage, rows in metrics.items():
-        rows = read_metrics(rows) if isinstance(rows, (str, Path)) else list(rows)
+        rows = read_jsonl(rows) if isinstance(rows, (str, Path)) else list(rows)
         rows = [r for r in rows if key in r]
         if not rows:
             continue

@@ -32,7 +32,8 @@ def scores() -> dict:
     """Mean log-likelihood per token (slmlab.evaluate.token_logprobs) of fixed unit sequences
     from the model's own aligned.jsonl: each EN and FR sentence alone, and a cross-lingual
     cloze (EN sentence i as context; FR sentence i vs FR sentence i+1 as endings)."""
-    from slmlab.evaluate import read_jsonl, token_logprobs, vocab_n_units
+    from slmlab.evaluate import token_logprobs, vocab_n_units
+    from slmlab.files import read_jsonl
     from slmlab.model import load_checkpoint
 
     model, info = load_checkpoint(MODEL)

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import tiny_llama
+
 from slmlab import evaluate as ev
 
 N_UNITS = 16
@@ -32,15 +34,6 @@ class Uniform(PreferLowUnits):
     def __init__(self):
         super().__init__()
         self.bias.data.zero_()
-
-
-def tiny_llama(vocab: int = VOCAB, seed: int = 0):
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(seed)
-    cfg = LlamaConfig(vocab_size=vocab, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256)
-    return LlamaForCausalLM(cfg).eval()
 
 
 def make_set(n: int) -> ev.EvalSet:
@@ -101,7 +94,7 @@ def test_bootstrap_ci_contains_estimate_and_shrinks_with_n():
 
 def test_batched_scores_match_one_by_one():
     """Right padding + attention mask must not change any sequence's log-probs."""
-    model = tiny_llama()
+    model = tiny_llama(VOCAB)
     rng = np.random.default_rng(0)
     seqs = [[BOS] + rng.integers(0, N_UNITS, n).tolist() for n in (3, 17, 9, 30, 1)]
     batched = ev.token_logprobs(model, seqs, batch_tokens=200, progress=False)
@@ -131,7 +124,7 @@ def test_evaluate_eval_dir_with_tiny_llama(tmp_path):
     for name, rows in (("cloze", es.cloze), ("pairs", es.pairs)):
         (eval_dir / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "res.json"
-    model = tiny_llama()
+    model = tiny_llama(VOCAB)
     result = ev.evaluate_checkpoint(model, tmp_path / "corpus", n_units=N_UNITS, out=out,
                                     limit=2, progress=False)
     assert json.loads(out.read_text())["tasks"] == result["tasks"]
@@ -281,7 +274,7 @@ def test_paired_difference_of_a_checkpoint_with_itself_is_exactly_zero():
         ev.compare_tasks(a, other)
 
 
-def tiny_qwen2(vocab: int = VOCAB):
+def tiny_qwen2(vocab: int):
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
     torch.manual_seed(1)
@@ -294,7 +287,7 @@ def tiny_qwen2(vocab: int = VOCAB):
 def test_prefix_cache_scores_equal_whole_sequences(make):
     """Each context runs once and its cache serves every ending: same log-probs as scoring
     each whole sequence, with short prefixes padded next to long ones in a batch."""
-    model = make()
+    model = make(VOCAB)
     rng = np.random.default_rng(0)
     prefixes = [[BOS] + rng.integers(0, N_UNITS, n).tolist() for n in (0, 5, 17, 3, 40)]
     endings = [rng.integers(0, N_UNITS, n).tolist() for n in (1, 4, 9, 2)]
@@ -359,4 +352,4 @@ def test_item_controls_scores_one_item_three_ways():
     assert res["true"]["right"] == pytest.approx(lp[0].mean(), abs=1e-6)
     assert res["true"]["wrong"] == pytest.approx(lp[1].mean(), abs=1e-6)
     assert res["no_ctx"]["right"] == pytest.approx(lp[2].mean(), abs=1e-6)
-    assert "mismatched" not in ev.item_controls(tiny_llama(), item, bos=BOS)
+    assert "mismatched" not in ev.item_controls(tiny_llama(VOCAB), item, bos=BOS)

@@ -8,19 +8,12 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import tiny_llama
+
 from slmlab import evaluate as ev
 from slmlab import plots, probe
 
 N_UNITS = 16
-
-
-def tiny_llama(vocab: int = N_UNITS + 3, layers: int = 2):
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=vocab, hidden_size=32, intermediate_size=64,
-                      num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2)
-    return LlamaForCausalLM(cfg).eval()
 
 
 def test_identical_pairs_cosine_one_and_positive_gap():
@@ -50,7 +43,7 @@ def test_retrieval_accuracy_constructed():
 
 
 def test_hidden_states_pooling_ignores_padding_and_bos():
-    model = tiny_llama()
+    model = tiny_llama(N_UNITS + 3)
     units = [[1, 2, 3], [4, 5, 6, 7, 8, 9, 10], [11]]
     batched = probe.hidden_states(model, units, bos=N_UNITS, progress=False)
     assert batched.shape == (3, 3, 32)  # embeddings + 2 layers, 3 sentences, hidden 32
@@ -104,13 +97,14 @@ def test_projector_umap_transform():
 
 def test_probe_checkpoint_writes_json_and_figures(tmp_path):
     es = ev.synthetic_eval_set(0, n_units=N_UNITS, sentence_frames=6, aligned=12)
-    res = probe.probe_checkpoint(tiny_llama(), es, out=tmp_path, n_units=N_UNITS, progress=False)
+    res = probe.probe_checkpoint(tiny_llama(N_UNITS + 3), es, out=tmp_path, n_units=N_UNITS,
+                                 progress=False)
     assert len(res["layers"]) == 3 and res["map_layer"] == res["best_layer"]
     saved = json.loads((tmp_path / "probe.json").read_text())
     assert saved["layers"][0]["layer"] == 0
     assert (tmp_path / "alignment.html").exists()
     assert (tmp_path / f"map_layer{res['map_layer']}_pca.html").exists()
-    emb = probe.embed_units(tiny_llama(), [1, 2, 3], bos=N_UNITS, layer=2)
+    emb = probe.embed_units(tiny_llama(N_UNITS + 3), [1, 2, 3], bos=N_UNITS, layer=2)
     assert emb.shape == (32,)
 
 
