@@ -13,11 +13,12 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from functools import lru_cache
 from math import gcd
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
+from scipy.signal import firwin, resample_poly
 
 from slmlab.constants import SAMPLE_RATE
 
@@ -77,11 +78,21 @@ def validate(wav: np.ndarray, sr: int, max_seconds: float = 60.0) -> np.ndarray:
 
 
 def resample(wav: np.ndarray, sr: int, target: int = SAMPLE_RATE) -> np.ndarray:
-    """Polyphase resampling float [T] from `sr` to `target` Hz."""
+    """Polyphase resampling float [T] from `sr` to `target` Hz (the one resampler: synthesis
+    and loaded audio both go through it)."""
     if sr == target:
         return wav.astype(np.float32, copy=False)
     g = gcd(int(sr), int(target))
-    return resample_poly(wav, target // g, int(sr) // g).astype(np.float32)
+    up, down = target // g, int(sr) // g
+    return resample_poly(wav, up, down, window=_lowpass(up, down)).astype(np.float32)
+
+
+@lru_cache(maxsize=None)
+def _lowpass(up: int, down: int) -> np.ndarray:
+    """Polyphase anti-aliasing filter, designed once (scipy would redo it on every call):
+    Kaiser windowed sinc, 8 zero crossings each side at the lower rate (~-60 dB stop band)."""
+    m = max(up, down)
+    return firwin(2 * 8 * m + 1, 1.0 / m, window=("kaiser", 6.0))  # resample_poly scales by up
 
 
 def _read(src) -> tuple[np.ndarray, int]:

@@ -20,13 +20,12 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
-from math import gcd
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
 
-from slmlab.constants import LANGS, SAMPLE_RATE
+from slmlab.constants import INT16_SCALE, LANGS, SAMPLE_RATE
+from slmlab.speech.audio import resample
 from slmlab.speech.espeak import Phone, engine, phones_from_events
 
 PAUSE_S = 0.10  # silence kept before and after speech
@@ -126,24 +125,6 @@ def voice_by_name(name: str) -> Voice:
     raise ValueError(f"unknown voice {name!r}; see slmlab.speech.voices(lang, 'all')")
 
 
-def _resample(wav: np.ndarray, sr: int) -> np.ndarray:
-    if sr == SAMPLE_RATE:
-        return wav
-    g = gcd(sr, SAMPLE_RATE)
-    up, down = SAMPLE_RATE // g, sr // g
-    return resample_poly(wav, up, down, window=_lowpass(up, down)).astype(np.float32)
-
-
-@lru_cache(maxsize=None)
-def _lowpass(up: int, down: int) -> np.ndarray:
-    """Polyphase anti-aliasing filter, designed once (scipy would redo it on every call):
-    Kaiser windowed sinc, 8 zero crossings each side at the lower rate (~-60 dB stop band)."""
-    from scipy.signal import firwin
-
-    m = max(up, down)
-    return firwin(2 * 8 * m + 1, 1.0 / m, window=("kaiser", 6.0)) * up
-
-
 def _trim(wav: np.ndarray) -> tuple[np.ndarray, int]:
     """Cut silence to PAUSE_S on each side; returns (wav, samples removed at the start, which
     may be negative when padding was added)."""
@@ -165,7 +146,7 @@ def _synth_raw(text: str, voice: Voice) -> tuple[np.ndarray, int, list[tuple[str
         with eng.lock:
             eng.set_voice(voice.ident, voice.rate, voice.pitch, voice.pitch_range)
             wav, events = eng.synth(text)
-        return wav.astype(np.float32) / 32768.0, eng.sample_rate, events
+        return wav.astype(np.float32) / INT16_SCALE, eng.sample_rate, events
     if voice.engine == "pico":
         return (*_pico(text, voice.ident), [])
     if voice.engine in ("flite", "festival"):
@@ -250,7 +231,7 @@ def synthesize(text: str, voice: Voice, with_phones: bool = False):
     if not text.strip():
         raise ValueError("text to synthesise is empty")
     raw, sr, events = _synth_raw(text, voice)
-    wav = _resample(raw, sr)
+    wav = resample(raw, sr)
     peak = float(np.abs(wav).max()) if wav.size else 0.0
     if peak > 0:
         wav = wav * (PEAK / peak)  # normalise: voices differ in level, espeak can overshoot

@@ -53,6 +53,17 @@ def encode_np(tok: Tokenizer, wav: np.ndarray) -> np.ndarray:
     return units[0].cpu().numpy().astype(np.int16)
 
 
+def check_units(units, vocab_size: int) -> torch.Tensor:
+    """`units` as a CPU LongTensor [B, F], checked: two dimensions, ids in [0, vocab_size)."""
+    units = torch.as_tensor(units).long().cpu()
+    if units.dim() != 2:
+        raise ValueError(f"decode expects units [B, F]; got shape {tuple(units.shape)}")
+    if units.numel() and (units.min() < 0 or units.max() >= vocab_size):
+        raise ValueError(f"units must be in [0, {vocab_size}); got "
+                         f"[{int(units.min())}, {int(units.max())}]")
+    return units
+
+
 def read_tokenizer_json(path: Path) -> dict | None:
     """The `tokenizer.json` of a saved tokenizer directory, or None."""
     f = path / "tokenizer.json"

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from slmlab.constants import FRAME_RATE, SAMPLE_RATE
-from slmlab.tokenizers.base import TokenizerError, encode_np
+from slmlab.tokenizers.base import TokenizerError, check_units, encode_np
 from slmlab.tokenizers.units import (A_HOP, DEC_FFT, DEC_GAIN, LOG_FLOOR, N_MELS, _mel_to_linear,
                                      griffin_lim, log_mel, mel_filterbank)
 
@@ -177,12 +177,7 @@ class NeuralTokenizer:
         if self.decoder is None:
             raise TokenizerError(f"{self.name} was saved without a decoder; retrain it with "
                                  "`slmlab tokenizer train --kind neural`")
-        units = torch.as_tensor(units).long().cpu()
-        if units.dim() != 2:
-            raise ValueError(f"decode expects units [B, F]; got shape {tuple(units.shape)}")
-        if units.numel() and (units.min() < 0 or units.max() >= self.vocab_size):
-            raise ValueError(f"units must be in [0, {self.vocab_size}); got "
-                             f"[{int(units.min())}, {int(units.max())}]")
+        units = check_units(units, self.vocab_size)
         b, f = units.shape
         if f == 0:
             return torch.zeros(b, 0)

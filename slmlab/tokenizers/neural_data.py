@@ -22,6 +22,7 @@ from slmlab.speech.perturb import perturb, random_perturbation
 from slmlab.speech.tts import Voice, canonical_voice, sample_voice, synthesize
 from slmlab.tokenizers.neural import SUB, noise_gate, normalised_logmel
 from slmlab.tokenizers.units import A_HOP, log_mel, mel_filterbank
+from slmlab.world import generate_stories
 
 _FB: dict = {}
 
@@ -110,8 +111,6 @@ def _utter(idx: int, lang: str, text: str, voice: Voice, split: str) -> EvalUtte
 
 def sentences(n: int, split: str = "train", seed: int = 0) -> list[tuple[str, str]]:
     """n (lang, text) pairs from world stories, alternating languages."""
-    from slmlab.world import generate_stories
-
     pools = {lang: [] for lang in LANGS}
     k = 8
     while min(len(v) for v in pools.values()) < (n + 1) // 2:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -29,7 +28,11 @@ import torch
 from torch import nn
 
 from slmlab import config as C
-from slmlab.tokenizers.neural import SUB, NeuralTokenizer, UnitDecoder, UnitEncoder
+from slmlab.speech.phones import pnmi, shuffled, unit_edit_distance
+from slmlab.tokenizers import neural_data as D
+from slmlab.tokenizers.neural import (SUB, NeuralTokenizer, UnitDecoder, UnitEncoder, noise_gate,
+                                     normalised_logmel)
+from slmlab.tokenizers.units import mel_filterbank
 
 OBJECTIVES = ("phones", "phones-perturb", "spin", "phones-perturb-spin")
 
@@ -218,8 +221,6 @@ def score(enc: UnitEncoder, cent: torch.Tensor, utts: list, dev: torch.device) -
     """Cross-voice edit distance (same sentence: training vs held-out family; different
     sentences: the floor) and PNMI on held-out voices (with its shuffled-phone chance level),
     for choosing between encoders."""
-    from slmlab.speech.phones import pnmi, shuffled, unit_edit_distance
-
     units = [encode_one(enc, cent, u.wav, dev) for u in utts]
     by: dict = {}
     for u, un in zip(utts, units):
@@ -242,9 +243,6 @@ def score(enc: UnitEncoder, cent: torch.Tensor, utts: list, dev: torch.device) -
 def encode_one(enc: UnitEncoder, cent: torch.Tensor, wav: np.ndarray,
                dev: torch.device) -> np.ndarray:
     """Units [F] of one waveform with encoder `enc` and centroids `cent` on `dev`."""
-    from slmlab.tokenizers.neural import noise_gate, normalised_logmel
-    from slmlab.tokenizers.units import mel_filterbank
-
     x = noise_gate(torch.from_numpy(np.asarray(wav, np.float32))[None])
     lm = normalised_logmel(x, mel_filterbank())
     z = enc(lm.to(dev))
@@ -287,8 +285,6 @@ def train_decoder(cfg: NeuralTrainConfig, enc: UnitEncoder, cent: torch.Tensor, 
 # -- the whole recipe -----------------------------------------------------------------------
 def make_data(cfg: NeuralTrainConfig):
     """(training items, canonical items, eval utterances), all made on the CPU cores."""
-    from slmlab.tokenizers import neural_data as D
-
     t0 = time.time()
     base = cfg.seed * 1_000_003
     train = [(base + i, lang, text) for i, (lang, text)
@@ -352,19 +348,3 @@ def train_neural(cfg: NeuralTrainConfig) -> tuple[NeuralTokenizer, dict]:
     Path(cfg.out, "train_report.json").write_text(json.dumps(report, indent=2) + "\n")
     log(f"kept {obj}: {tok} -> {cfg.out} ({report['seconds']} s)")
     return tok, report
-
-
-def run_cli(args) -> int:
-    """`slmlab tokenizer train --kind neural`: options left out keep the config's defaults."""
-    names = ("utterances", "canonical", "eval_sentences", "width", "dim", "batch", "seconds",
-             "decoder_seconds", "units", "workers", "device", "seed", "init", "lr")
-    kw = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
-    if getattr(args, "objectives", None):
-        kw["objectives"] = tuple(o for o in args.objectives.split(",") if o)
-    try:
-        cfg = NeuralTrainConfig(out=args.out, **kw)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    train_neural(cfg)
-    return 0

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from slmlab.constants import FRAME_RATE, N_UNITS, SAMPLE_RATE
-from slmlab.tokenizers.base import TokenizerError, encode_np
+from slmlab.tokenizers.base import TokenizerError, check_units, encode_np
 
 N_FFT = 512  # analysis window (21 ms)
 DEC_FFT = 1024  # Griffin-Lim window: more overlap than the analysis gives better phase
@@ -191,12 +191,7 @@ class BuiltinTokenizer:
     @torch.no_grad()
     def decode(self, units: torch.Tensor, seed: int = 0) -> torch.Tensor:
         """units [B, F] long -> wav [B, F * hop] float at 24 kHz (fast Griffin-Lim)."""
-        units = torch.as_tensor(units).long().cpu()
-        if units.dim() != 2:
-            raise ValueError(f"decode expects units [B, F]; got shape {tuple(units.shape)}")
-        if units.numel() and (units.min() < 0 or units.max() >= self.vocab_size):
-            raise ValueError(f"units must be in [0, {self.vocab_size}); got "
-                             f"[{int(units.min())}, {int(units.max())}]")
+        units = check_units(units, self.vocab_size)
         b, f = units.shape
         if f == 0:
             return torch.zeros(b, 0)
