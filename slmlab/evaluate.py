@@ -36,7 +36,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from slmlab.config import writable_path
+from slmlab.corpus.eval_set import check_eval_set
 from slmlab.files import read_jsonl, write_jsonl
+from slmlab.model import load_checkpoint
 from slmlab.scoring import (  # noqa: F401  (re-exported: the app, probe and notebooks use them)
     _batches, _model_device, default_device, prefix_logprobs, progress_bar, supports_prefix_cache,
     token_logprobs)
@@ -351,8 +354,6 @@ def compare_tasks(tasks_a: dict, tasks_b: dict, n_resamples: int = 1000, seed: i
 def resolve_model(ckpt_or_model: Any, n_units: int | None = None) -> tuple[Any, dict, int]:
     """(model, info, n_units) from a checkpoint dir or an already-built model."""
     if isinstance(ckpt_or_model, (str, Path)):
-        from slmlab.model import load_checkpoint
-
         model, info = load_checkpoint(ckpt_or_model)
     else:
         model, info = ckpt_or_model, {}
@@ -387,7 +388,6 @@ def evaluate_checkpoint(ckpt_or_model: Any, eval_dir: str | Path | EvalSet, *,
     model, info, n_units = resolve_model(ckpt_or_model, n_units)
     dev = torch.device(device) if device else default_device()
     model.to(dev).eval()
-    from slmlab.corpus.eval_set import check_eval_set  # another tokenizer, a malformed line: 1 line
     check_eval_set(eval_dir, info, n_units)
     es = eval_dir if isinstance(eval_dir, EvalSet) else load_eval(eval_dir, limit)
     if not (es.cloze or es.pairs):
@@ -406,7 +406,6 @@ def evaluate_checkpoint(ckpt_or_model: Any, eval_dir: str | Path | EvalSet, *,
     if out is None and isinstance(ckpt_or_model, (str, Path)):
         out = Path(info.get("path", ckpt_or_model)) / f"{RESULTS_NAME}.json"
     if out:
-        from slmlab.config import writable_path  # a read-only run dir: written beside, not lost
         result["results_file"] = str(writable_path(out))
         write_results(result, result["results_file"])
     for k, extra in per_item.items():  # returned (for seed pooling and pairing), not written

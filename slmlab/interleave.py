@@ -35,6 +35,7 @@ import numpy as np
 
 from slmlab.config import ConfigError, check_choice, check_positive, check_range
 from slmlab.constants import LANGS, N_UNITS
+from slmlab.corpus import load_corpus
 
 MODES = ("mono", "mixed", "interleave", "alternate", "spans")
 LANG_ID = {lang: i for i, lang in enumerate(LANGS)}  # per-token language record values
@@ -115,8 +116,6 @@ def load_corpus_dir(path: str | Path) -> tuple[Any, dict]:
     if not path.is_dir():
         raise FileNotFoundError(f"corpus dir {path} does not exist; build one with `slmlab corpus`")
     if (path / "shards").is_dir():
-        from slmlab.corpus import load_corpus
-
         return load_corpus(path)
     import datasets
 

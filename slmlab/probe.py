@@ -25,7 +25,11 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from slmlab.evaluate import _batches, _model_device, bootstrap_ci, progress_bar
+from slmlab import plots
+from slmlab.config import writable_dir
+from slmlab.corpus.eval_set import check_eval_set
+from slmlab.evaluate import (EvalSet, _batches, _model_device, bootstrap_ci, default_device,
+                             load_eval, progress_bar, resolve_model)
 
 
 @torch.no_grad()
@@ -192,9 +196,7 @@ class Projector:
     def figure(self, pair_ids: Sequence[Any] | None = None, extra: np.ndarray | None = None,
                extra_labels: Sequence[str] | None = None, title: str = ""):
         """The reference map (plotly), translations joined by lines, `extra` [M, H] as stars."""
-        from slmlab.plots import projection_figure
-
-        fig = projection_figure(self.coords, self.labels, self.texts, pair_ids, title=title)
+        fig = plots.projection_figure(self.coords, self.labels, self.texts, pair_ids, title=title)
         if extra is not None:
             import plotly.graph_objects as go
 
@@ -240,13 +242,9 @@ def probe_checkpoint(ckpt_or_model: Any, eval_dir: Any, *, out: str | Path | Non
     The map is drawn at `layer` (default: the layer with the largest alignment gap).
     `keep_pairs` returns the per-pair values of every layer too (not written to probe.json).
     """
-    from slmlab import plots
-    from slmlab.evaluate import EvalSet, default_device, load_eval, resolve_model
-
     model, info, n_units = resolve_model(ckpt_or_model, n_units)
     dev = torch.device(device) if device else default_device()
     model.to(dev).eval()
-    from slmlab.corpus.eval_set import check_eval_set  # another tokenizer, ids out of range: 1 line
     check_eval_set(eval_dir, info, n_units)
     es = eval_dir if isinstance(eval_dir, EvalSet) else load_eval(eval_dir)
     rows = es.aligned[:limit] if limit else es.aligned
@@ -262,7 +260,6 @@ def probe_checkpoint(ckpt_or_model: Any, eval_dir: Any, *, out: str | Path | Non
     result = {"n_pairs": len(rows), "pool": pool, "layers": layers, "best_layer": best,
               "map_layer": layer, "method": method, "stage": info.get("stage")}
     if out:
-        from slmlab.config import writable_dir  # a read-only run dir: written beside, not lost
         out = writable_dir(Path(out))
         out.mkdir(parents=True, exist_ok=True)
         (out / "probe.json").write_text(json.dumps(result, indent=2))
