@@ -225,7 +225,7 @@ def scored(tmp_path_factory):
     """A tiny checkpoint (16 units, tokenizer checksum 'tok-a') and its eval set."""
     from slmlab.evaluate import synthetic_eval_set, write_eval_set
     from slmlab.interleave import Vocab
-    from test_generate import tiny_llama
+    from helpers import tiny_llama
 
     root = tmp_path_factory.mktemp("scored")
     ckpt = root / "ckpt"

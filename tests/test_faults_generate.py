@@ -14,7 +14,8 @@ from faults_support import run_cli
 from slmlab import generate as gen
 from slmlab.config import ConfigError
 from slmlab.constants import SAMPLE_RATE
-from test_generate import N_UNITS, tiny_llama, tokenizer  # noqa: F401  (fixture)
+from helpers import tiny_llama
+from test_generate import N_UNITS, tokenizer  # noqa: F401  (fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,7 +27,7 @@ def ckpt(tmp_path_factory, tokenizer):  # noqa: F811
 
     root = tmp_path_factory.mktemp("gen")
     ckpt = root / "model"
-    tiny_llama().save_pretrained(ckpt)
+    tiny_llama(N_UNITS + 3).save_pretrained(ckpt)
     tokenizer.save(ckpt / "tokenizer")
     (ckpt / "slmlab.json").write_text(json.dumps({
         "vocab": Vocab(N_UNITS).to_dict(),
@@ -133,4 +134,4 @@ def test_shared_limits_and_library_checks():
         gen.SamplingConfig(top_k=2.5)
     # the library call applies the same limits as the CLI (the app calls it too)
     with pytest.raises(ConfigError, match="temperature"):
-        gen.continue_speech(tiny_llama(), None, np.zeros(10, np.float32), temperature=-1)
+        gen.continue_speech(tiny_llama(N_UNITS + 3), None, np.zeros(10, np.float32), temperature=-1)

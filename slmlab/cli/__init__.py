@@ -3,8 +3,7 @@
 Each module in COMMAND_MODULES exposes `add_cli(subparsers)`, which adds its parser(s) with
 flags generated from config dataclasses (slmlab.cli_args) and sets `func` (called with the
 parsed args). A module that fails to import is an error, never a silently missing command.
-Heavy imports happen inside `func`. Errors a user can fix (bad config, bad audio, missing
-files) print one line and exit 2.
+Errors a user can fix (bad config, bad audio, missing files) print one line and exit 2.
 """
 
 from __future__ import annotations

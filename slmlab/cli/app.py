@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import logging
 import os
 import socket
 import sys
@@ -84,8 +85,6 @@ def _check_port(host: str, port: int) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import logging
-
     a = AppArgs(**config_kwargs(AppArgs, args))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     _check_port(a.host, a.port)

@@ -1,6 +1,5 @@
 """Data commands: `slmlab world`, `corpus build|from-audio`, `tokenizer train`, `tokenize`,
-`resynth`. Flags come from the config dataclasses (slmlab.cli_args); heavy imports live in
-the handlers so `slmlab --help` stays fast."""
+`resynth`. Flags come from the config dataclasses (slmlab.cli_args)."""
 
 from __future__ import annotations
 
@@ -11,10 +10,20 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import soundfile as sf
+import torch
+
 from slmlab.cli_args import add_config_args, config_kwargs
 from slmlab.constants import FRAME_RATE
-from slmlab.corpus import CorpusConfig
-from slmlab.tokenizers.neural_train import NeuralTrainConfig
+from slmlab.corpus import (CorpusConfig, build_corpus, build_corpus_from_audio, load_corpus,
+                           make_stories, read_manifest, synthesize_parallel,
+                           tokenizer_training_rows)
+from slmlab.speech import load_audio
+from slmlab.tokenizers import load_tokenizer
+from slmlab.tokenizers.neural_train import NeuralTrainConfig, train_neural
+from slmlab.tokenizers.units import train_builtin
+from slmlab.world import (generate_stories, load_parallel, make_benchmark, save_benchmark,
+                          save_jsonl, stories_to_dataset)
 
 BENCH_KINDS = ("story", "topic", "lexical", "syntactic")
 
@@ -111,8 +120,6 @@ def _add_tokenizer(sub) -> None:
 
 
 def _corpus_build(args) -> int:
-    from slmlab.corpus import build_corpus, load_corpus
-
     out = build_corpus(CorpusConfig(**config_kwargs(CorpusConfig, args)))
     print(summary(out, load_corpus(out)[1]))
     return 0
@@ -134,9 +141,6 @@ def summary(out, meta: dict) -> str:
 
 
 def _corpus_from_audio(args) -> int:
-    from slmlab.corpus import load_corpus
-    from slmlab.corpus import build_corpus_from_audio
-
     out = build_corpus_from_audio(args.manifest, args.tokenizer, args.out,
                                   progress=args.progress)
     print(summary(out, load_corpus(out)[1]))
@@ -145,13 +149,10 @@ def _corpus_from_audio(args) -> int:
 
 def _tokenizer_train(args) -> int:
     if args.kind == "neural":
-        from slmlab.tokenizers.neural_train import train_neural
-
         train_neural(NeuralTrainConfig(**config_kwargs(NeuralTrainConfig, args)))
         return 0
     if args.kind != "builtin":
         raise ValueError(f"--kind must be builtin or neural; got {args.kind!r}")
-    from slmlab.tokenizers.units import train_builtin
 
     t0 = time.time()
     wavs = _training_audio(args)
@@ -165,13 +166,9 @@ def _tokenizer_train(args) -> int:
 
 
 def _training_audio(args) -> list:
-    from slmlab.speech import load_audio
-
     if args.corpus_audio:
         src = Path(args.corpus_audio)
         if src.is_file() and src.suffix == ".jsonl":
-            from slmlab.corpus import read_manifest
-
             paths = [e["path"] for e in read_manifest(src)]
         elif src.is_dir():
             paths = sorted(str(p) for p in src.rglob("*")
@@ -182,7 +179,6 @@ def _training_audio(args) -> list:
         if not paths:
             raise ValueError(f"no audio files (wav, flac, ogg, mp3) under {src}")
         return [load_audio(p) for p in paths]
-    from slmlab.corpus import make_stories, synthesize_parallel, tokenizer_training_rows
 
     cfg = CorpusConfig(out="-", n_stories=args.stories, heldout_fraction=0.0, seed=args.seed,
                        tokenizer_sentences=args.sentences, workers=args.workers)
@@ -190,9 +186,6 @@ def _training_audio(args) -> list:
 
 
 def _load(args):
-    from slmlab.speech import load_audio
-    from slmlab.tokenizers import load_tokenizer
-
     wav = load_audio(args.audio)  # AudioError (a ValueError): one line, exit 2
     return wav, load_tokenizer(args.tokenizer)
 
@@ -204,9 +197,6 @@ def _tokenize(args) -> int:
 
 
 def _resynth(args) -> int:
-    import soundfile as sf
-    import torch
-
     wav, tok = _load(args)
     units = torch.as_tensor(tok.encode_np(wav).astype("int64"))[None]
     audio = tok.decode(units)[0].detach().cpu().float().numpy()
@@ -253,9 +243,6 @@ def format_item(item) -> str:
 
 
 def _world(args) -> int:
-    from slmlab.world import (generate_stories, load_parallel, make_benchmark, save_benchmark,
-                              save_jsonl, stories_to_dataset)
-
     if args.preview:
         print("\n\n".join(format_story(s) for s in generate_stories(args.preview, args.seed)))
         return 0

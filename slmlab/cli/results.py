@@ -12,10 +12,20 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import soundfile as sf
+
 from slmlab.cli_args import add_config_args, config_kwargs
-from slmlab.config import check_choice, check_positive
+from slmlab.config import check_choice, check_device, check_positive
+from slmlab.constants import SAMPLE_RATE
+from slmlab.evaluate import (PER_ITEM_KEYS, compare_tasks, default_device, evaluate_checkpoint,
+                             markdown_differences, markdown_table, vocab_n_units, write_results)
 from slmlab.generate import (MAX_CONTINUATION_SECONDS, MAX_PROMPT_SECONDS, MAX_TEXT_CHARS,
-                             SamplingConfig)
+                             SamplingConfig, check_text, continue_speech, write_wav)
+from slmlab.model import load_checkpoint, read_info, resolve_checkpoint
+from slmlab.probe import probe_checkpoint
+from slmlab.speech import load_audio, synthesize, validate, voices
+from slmlab.tokenizers import load_tokenizer
 
 
 @dataclass
@@ -100,9 +110,6 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from slmlab.evaluate import (compare_tasks, evaluate_checkpoint, markdown_differences,
-                                 markdown_table, write_results)
-
     a = EvaluateArgs(**config_kwargs(EvaluateArgs, args))
     kw = dict(limit=a.limit, device=a.device, n_resamples=a.resamples,
               batch_tokens=a.batch_tokens, keep_outcomes=a.baseline is not None)
@@ -123,14 +130,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def _public(tasks: dict) -> dict:
     """Tasks without their per-item lists (those stay in memory)."""
-    from slmlab.evaluate import PER_ITEM_KEYS
 
     return {k: {f: v for f, v in t.items() if f not in PER_ITEM_KEYS} for k, t in tasks.items()}
 
 
 def run_probe(args: argparse.Namespace) -> int:
-    from slmlab.probe import probe_checkpoint
-
     a = ProbeArgs(**config_kwargs(ProbeArgs, args))
     res = probe_checkpoint(a.ckpt, a.eval, out=a.out, method=a.method, layer=a.layer,
                            limit=a.limit, pool=a.pool, device=a.device)
@@ -147,7 +151,6 @@ def run_probe(args: argparse.Namespace) -> int:
 
 def output_path(path: str) -> Path:
     """The output file, checked: not a directory, an extension soundfile can write."""
-    import soundfile as sf
 
     out = Path(path)
     if out.is_dir():
@@ -180,14 +183,9 @@ def tokenizer_path(given: str | None, info: dict, ckpt: Path) -> str:
 
 
 def _prompt(args: argparse.Namespace):
-    from slmlab.constants import SAMPLE_RATE
-    from slmlab.generate import MAX_PROMPT_SECONDS, check_text
-
     if args.prompt:
-        from slmlab.speech import load_audio
 
         return load_audio(args.prompt, max_seconds=MAX_PROMPT_SECONDS)
-    from slmlab.speech import synthesize, validate, voices
 
     wav = synthesize(check_text(args.text), voices(args.lang, "test")[0])
     return validate(wav, SAMPLE_RATE, max_seconds=MAX_PROMPT_SECONDS)
@@ -203,12 +201,6 @@ def _check_tokenizer(tok, info: dict, path: str) -> None:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from slmlab.config import check_device
-    from slmlab.model import read_info, resolve_checkpoint
-    from slmlab.generate import continue_speech, write_wav
-
     sampling = SamplingConfig(**config_kwargs(SamplingConfig, args))
     check_choice("lang", args.lang, ("en", "fr"))
     out_path = output_path(args.output)
@@ -218,9 +210,6 @@ def run_generate(args: argparse.Namespace) -> int:
     tok_path = tokenizer_path(args.tokenizer, info, ckpt)
     wav = _prompt(args)  # audio / text problems end here, before the model loads
 
-    from slmlab.evaluate import default_device, vocab_n_units
-    from slmlab.model import load_checkpoint
-    from slmlab.tokenizers import load_tokenizer
 
     tok = load_tokenizer(tok_path)
     _check_tokenizer(tok, info, tok_path)

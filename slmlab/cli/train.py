@@ -15,12 +15,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from slmlab import experiment, quickstart
+from slmlab.checkpoint import latest_checkpoint
 from slmlab.cli_args import add_config_args, config_kwargs
-from slmlab.experiment import ExperimentConfig
+from slmlab.experiment import ExperimentConfig, markdown, run_experiment
 from slmlab.interleave import SequenceConfig
-from slmlab.recipes import RECIPES, QuickstartConfig
-from slmlab.stages import STAGE_MODES, Recipe
-from slmlab.train import TrainConfig
+from slmlab.parallel import from_legacy
+from slmlab.quickstart import report, run_quickstart
+from slmlab.recipes import RECIPES, QuickstartConfig, run_plan
+from slmlab.stages import STAGE_MODES, Recipe, run_recipe
+from slmlab.train import TrainConfig, train
 
 # TrainConfig fields that the recipes set themselves (per stage / arm), not from flags
 _RECIPE_SET = ("corpus", "out", "preset", "seed", "steps", "tokens", "stage", "init_from",
@@ -45,7 +49,6 @@ def _train_flags(p: argparse.ArgumentParser, skip=()) -> None:
 
 def _parallel(args: argparse.Namespace) -> str:
     """--parallel, else the old --fsdp on|off|auto mapped onto it (auto when neither)."""
-    from slmlab.parallel import from_legacy
 
     return args.parallel if args.parallel is not None else from_legacy(args.fsdp)
 
@@ -57,9 +60,6 @@ def _train_dict(args: argparse.Namespace) -> dict:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from slmlab.checkpoint import latest_checkpoint
-    from slmlab.train import train
-
     mode, lang = STAGE_MODES.get(args.stage, ("interleave", "en"))
     seq = SequenceConfig(**{**config_kwargs(SequenceConfig, args),
                             "mode": args.mode or mode, "lang": args.lang or lang})
@@ -73,8 +73,6 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_stages(args: argparse.Namespace) -> int:
-    from slmlab.stages import run_recipe
-
     recipe = Recipe(**config_kwargs(Recipe, args), train=_train_dict(args))
     for stage, path in run_recipe(recipe, only=args.only).items():
         if os.environ.get("RANK", "0") == "0":
@@ -83,8 +81,6 @@ def run_stages(args: argparse.Namespace) -> int:
 
 
 def run_experiment_cli(args: argparse.Namespace) -> int:
-    from slmlab.experiment import markdown, run_experiment
-
     cfg = ExperimentConfig(**config_kwargs(ExperimentConfig, args), train=_train_dict(args))
     results = run_experiment(cfg)
     print(markdown(results))
@@ -93,8 +89,6 @@ def run_experiment_cli(args: argparse.Namespace) -> int:
 
 
 def run_quickstart_cli(args: argparse.Namespace) -> int:
-    from slmlab.quickstart import report, run_quickstart
-
     print(report(run_quickstart(QuickstartConfig(**config_kwargs(QuickstartConfig, args)))))
     return 0
 
@@ -134,8 +128,6 @@ class _Flatten(argparse.Action):
 
 
 def _add_experiment(sub) -> None:
-    from slmlab import experiment
-
     p = sub.add_parser("experiment", help="train arms at matched budgets, evaluate, table + plots",
                        description=experiment.__doc__.split("\n\n")[1])
     add_config_args(p, ExperimentConfig, flags={"eval_dir": ("--eval", "--eval-dir")})
@@ -144,8 +136,6 @@ def _add_experiment(sub) -> None:
 
 
 def _add_quickstart(sub) -> None:
-    from slmlab import quickstart
-
     p = sub.add_parser("quickstart", help="the whole pipeline on the offline world (CPU, ~10 min)",
                        description=quickstart.__doc__.split("\n\n")[1])
     add_config_args(p, QuickstartConfig, flags={"n_stories": ("--stories", "--n-stories"),
@@ -163,8 +153,6 @@ class RecipeArgs:
 
 
 def run_recipe_cli(args: argparse.Namespace) -> int:
-    from slmlab.recipes import run_plan
-
     plan = RECIPES[args.recipe](args.out)
     if args.show:
         print(json.dumps(plan.to_dict(), indent=1))

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from slmlab.speech.espeak import engine
+
 DICT_DIR = Path("/usr/share/dict")
 WORDLISTS = {"en": ("american-english-large", "british-english"), "fr": ("french",)}
 WORDLIST_HINT = "apt-get install -y wamerican-large wbritish wfrench (or: make wordlists)"
@@ -154,8 +156,6 @@ def _bind(lib) -> None:
 def phonemes(text: str, lang: str) -> str:
     """espeak-ng's phoneme mnemonics of `text` in `lang` ("en" | "fr"), clauses joined by
     spaces; stress marks are kept (a stress shift is audible)."""
-    from slmlab.speech.espeak import engine
-
     eng = engine()
     _bind(eng.lib)
     with eng.lock:
