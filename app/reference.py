@@ -23,7 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from slmlab.constants import LANGS
-from slmlab.files import read_jsonl
+from slmlab.files import read_jsonl, write_jsonl
 from slmlab.probe import Projector
 from slmlab.speech import synthesize, voice_for_story
 from slmlab.world import generate_stories
@@ -91,21 +91,8 @@ def load_reference(ckpt: Path, info: dict, tok: Any, n_pairs: int, cache: Path) 
     if cached.is_file():
         return read_jsonl(cached)[:n_pairs], f"{cached} (synthesised earlier)"
     rows = synthesize_reference(tok, n_pairs)
-    _write_atomic(cached, "".join(_json_line(r) for r in rows).encode())
+    write_jsonl(rows, cached)
     return rows, f"{cached} (synthesised from slmlab.world held-out stories)"
-
-
-def _json_line(row: dict) -> str:
-    import json
-
-    return json.dumps(row) + "\n"
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp{threading.get_ident()}")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 def _spread(rows: list[dict], n: int) -> list[dict]:

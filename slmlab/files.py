@@ -4,7 +4,7 @@
   reader sees the old content or the new one, never a torn file (checkpoints, `latest`,
   build_config.json, meta.json, results).
 - `remove_stale_tmp`: `<prefix>...-<pid>` leftovers of writers that were killed.
-- `read_jsonl` / `write_jsonl`: one JSON object per line, UTF-8, non-ASCII kept as is.
+- `read_jsonl` / `write_jsonl`: one JSON object per line, UTF-8 (written atomically too).
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
+from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import IO, Any, Iterable, Iterator
 
 
 def fsync_dir(path: Path) -> None:
@@ -35,13 +37,18 @@ def fsync_tree(path: Path) -> None:
     fsync_dir(path)
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Replace `path` by `text` (tmp file, fsync, rename): readers see old or new, never half."""
+@contextmanager
+def atomic_open(path: Path) -> Iterator[IO[str]]:
+    """A text file that replaces `path` only when the block ends without an error (tmp file in
+    the same dir, fsync, rename, fsync the dir): readers see the old content or the new one,
+    never half. The tmp name carries the process and thread, so concurrent writers of one path
+    do not share it (the last rename wins)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -49,6 +56,12 @@ def write_text_atomic(path: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace `path` by `text` atomically (see `atomic_open`)."""
+    with atomic_open(path) as fh:
+        fh.write(text)
 
 
 def write_json_atomic(path: Path, data: Any, indent: int = 1) -> None:
@@ -83,15 +96,13 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def write_jsonl(rows: Iterable[Any], path: Path, compact: bool = False) -> Path:
-    """Write dicts (or dataclasses) one per line, creating the parent dir; returns `path`.
-    compact: no spaces and ASCII escapes (the eval set: long unit lists, read by machines);
-    else accents are kept as UTF-8 (stories people read)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write dicts (or dataclasses) one per line, atomically (see `atomic_open`); returns
+    `path`. compact: no spaces and ASCII escapes (the eval set: long unit lists, read by
+    machines); else accents are kept as UTF-8 (stories people read)."""
     seps = (",", ":") if compact else None
-    with path.open("w", encoding="utf-8") as fh:
+    with atomic_open(Path(path)) as fh:
         for row in rows:
             fh.write(json.dumps(asdict(row) if is_dataclass(row) else row,
                                 ensure_ascii=compact, separators=seps))
             fh.write("\n")
-    return path
+    return Path(path)
