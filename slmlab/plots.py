@@ -102,12 +102,16 @@ def gain_figure(results: Mapping[str, Mapping[str, Mapping[str, Any]]],
         lo = np.array([tasks[k]["ci_gain"][0] for k in keys], dtype=float)
         hi = np.array([tasks[k]["ci_gain"][1] for k in keys], dtype=float)
         fig.add_trace(go.Bar(name=arm, x=keys, y=100 * g, marker_color=_color(i),
-                             error_y=dict(type="data", symmetric=False, array=100 * (hi - g),
-                                          arrayminus=100 * (g - lo))))
+                             error_y=_ci_bars(g, lo, hi)))
     fig.add_hline(y=0, line_color="gray")
     fig.update_layout(barmode="group", title=title, yaxis_title="gain (points)",
                       xaxis_title="task:condition", legend_title="arm")
     return fig
+
+
+def _ci_bars(v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> dict:
+    """plotly error bars (in points) from values and their CI bounds (fractions), [N] each."""
+    return dict(type="data", symmetric=False, array=100 * (hi - v), arrayminus=100 * (v - lo))
 
 
 def difference_figure(differences: Mapping[str, Mapping[str, Mapping[str, Any]]],
@@ -123,8 +127,7 @@ def difference_figure(differences: Mapping[str, Mapping[str, Mapping[str, Any]]]
         hi = np.array([tasks[k]["ci"][1] for k in keys], dtype=float)
         fig.add_trace(go.Scatter(name=name, x=keys, y=100 * d, mode="markers", offsetgroup=name,
                                  marker=dict(size=10, color=_color(i)),
-                                 error_y=dict(type="data", symmetric=False, array=100 * (hi - d),
-                                              arrayminus=100 * (d - lo))))
+                                 error_y=_ci_bars(d, lo, hi)))
     fig.add_hline(y=0, line_color="gray")
     fig.update_layout(scattermode="group", title=title, yaxis_title="difference (points)",
                       xaxis_title="task:condition", legend_title="comparison")

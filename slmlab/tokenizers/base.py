@@ -53,6 +53,14 @@ def encode_np(tok: Tokenizer, wav: np.ndarray) -> np.ndarray:
     return units[0].cpu().numpy().astype(np.int16)
 
 
+def check_wav(wav: torch.Tensor) -> torch.Tensor | None:
+    """`wav` [B, T] checked for `encode`; None when it holds no samples (then no units)."""
+    if wav.dim() != 2:
+        raise ValueError(f"encode expects wav [B, T]; got shape {tuple(wav.shape)} "
+                         "(use encode_np for a single 1-D array)")
+    return wav if wav.shape[1] else None
+
+
 def check_units(units, vocab_size: int) -> torch.Tensor:
     """`units` as a CPU LongTensor [B, F], checked: two dimensions, ids in [0, vocab_size)."""
     units = torch.as_tensor(units).long().cpu()

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from slmlab.constants import FRAME_RATE, SAMPLE_RATE
-from slmlab.tokenizers.base import TokenizerError, check_units, encode_np
+from slmlab.tokenizers.base import TokenizerError, check_units, check_wav, encode_np
 from slmlab.tokenizers.units import (A_HOP, DEC_FFT, DEC_GAIN, LOG_FLOOR, N_MELS, _mel_to_linear,
                                      griffin_lim, log_mel, mel_filterbank)
 
@@ -160,10 +160,7 @@ class NeuralTokenizer:
     @torch.no_grad()
     def encode(self, wav: torch.Tensor) -> torch.Tensor:
         """wav [B, T] float at 24 kHz -> units [B, ceil(T / 1920)] long."""
-        if wav.dim() != 2:
-            raise ValueError(f"encode expects wav [B, T]; got shape {tuple(wav.shape)} "
-                             "(use encode_np for a single 1-D array)")
-        if wav.shape[1] == 0:
+        if check_wav(wav) is None:
             return torch.zeros(wav.shape[0], 0, dtype=torch.long)
         z = self.embed(wav)
         return (z @ self.centroids.T).argmax(-1)  # nearest centroid on the sphere

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from slmlab.constants import FRAME_RATE, N_UNITS, SAMPLE_RATE
-from slmlab.tokenizers.base import TokenizerError, check_units, encode_np
+from slmlab.tokenizers.base import TokenizerError, check_units, check_wav, encode_np
 
 N_FFT = 512  # analysis window (21 ms)
 DEC_FFT = 1024  # Griffin-Lim window: more overlap than the analysis gives better phase
@@ -175,10 +175,7 @@ class BuiltinTokenizer:
     @torch.no_grad()
     def encode(self, wav: torch.Tensor) -> torch.Tensor:
         """wav [B, T] float at 24 kHz -> units [B, ceil(T / hop)] long."""
-        if wav.dim() != 2:
-            raise ValueError(f"encode expects wav [B, T]; got shape {tuple(wav.shape)} "
-                             "(use encode_np for a single 1-D array)")
-        if wav.shape[1] == 0:
+        if check_wav(wav) is None:
             return torch.zeros(wav.shape[0], 0, dtype=torch.long)
         x = self.features(wav.cpu())
         return assign_nearest(x.reshape(-1, x.shape[-1]), self.centroids).view(x.shape[:2])
