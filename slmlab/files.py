@@ -4,7 +4,8 @@
   reader sees the old content or the new one, never a torn file (checkpoints, `latest`,
   build_config.json, meta.json, results).
 - `remove_stale_tmp`: `<prefix>...-<pid>` leftovers of writers that were killed.
-- `read_jsonl` / `write_jsonl`: one JSON object per line, UTF-8 (written atomically too).
+- `read_jsonl` / `iter_jsonl` (line numbers, one-line errors) / `write_jsonl`: one JSON object
+  per line, UTF-8 (written atomically too).
 """
 
 from __future__ import annotations
@@ -93,6 +94,22 @@ def read_jsonl(path: Path) -> list[dict]:
         return []
     with path.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def iter_jsonl(path: Path, error: type[Exception] = ValueError,
+               hint: str = "") -> Iterator[tuple[int, Any]]:
+    """(line number, row) of each non-blank line of a JSONL file; a line that is not JSON
+    raises `error` naming the file and the line (and `hint`, what to do)."""
+    path = Path(path)
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                yield n, json.loads(line)
+            except json.JSONDecodeError as err:
+                raise error(f"{path} line {n} is not JSON ({err.msg})"
+                            + (f"; {hint}" if hint else "")) from None
 
 
 def write_jsonl(rows: Iterable[Any], path: Path, compact: bool = False) -> Path:

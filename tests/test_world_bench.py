@@ -174,7 +174,7 @@ def test_ingest_other_errors(tmp_path):
     with pytest.raises(IngestError, match="appears twice"):
         load_parallel(_write_jsonl(tmp_path / "d.jsonl", [{"id": "x", "sentences": GOOD}] * 2))
     (tmp_path / "j.jsonl").write_text("{not json\n")
-    with pytest.raises(IngestError, match="not valid JSON"):
+    with pytest.raises(IngestError, match="line .* is not JSON"):
         load_parallel(tmp_path / "j.jsonl")
     (tmp_path / "h.csv").write_text("id,en,fr\n1,a,b\n")
     with pytest.raises(IngestError, match="CSV header"):

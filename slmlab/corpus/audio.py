@@ -7,7 +7,6 @@ training and evaluation cannot tell the two apart. Resumable by shards of manife
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 from slmlab.constants import LANGS
 from slmlab.corpus import worker as W
 from slmlab.corpus.build import SHARD_FMT, CorpusError, write_meta, write_shard
+from slmlab.files import iter_jsonl
 from slmlab.speech import load_audio
 from slmlab.tokenizers import load_tokenizer
 
@@ -65,13 +65,7 @@ def read_manifest(manifest: Path) -> list[dict]:
     """Entries of a manifest (JSONL), each checked; a bad line is named with its number."""
     need = ("story_id", "sentence_idx", "lang", "path", "text")
     entries = []
-    for i, line in enumerate(manifest.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            e = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise CorpusError(f"{manifest} line {i} is not JSON ({err})") from None
+    for i, e in iter_jsonl(manifest, CorpusError):
         missing = [k for k in need if k not in e]
         if missing:
             raise CorpusError(f"{manifest} line {i} lacks {', '.join(missing)}")

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from slmlab.corpus import worker as W
-from slmlab.files import remove_stale_tmp, write_jsonl
+from slmlab.files import iter_jsonl, remove_stale_tmp, write_jsonl
 from slmlab.speech import voice_for_story
 from slmlab.tokenizers import load_tokenizer
 from slmlab.world import CONDITIONS, generate_stories, make_benchmark
@@ -238,16 +238,9 @@ def check_eval_set(eval_set, info: dict, n_units: int) -> None:
         path = d / name
         if not path.exists():
             continue
-        with path.open() as fh:
-            for i, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except ValueError as err:
-                    raise EvalSetError(f"{path} line {i} is not JSON ({err}); rebuild the eval "
-                                       "set (rerun the corpus build) or fix that line") from None
-                _check_row(row, name, f"{path} line {i}", n_units)
+        hint = "rebuild the eval set (rerun the corpus build) or fix that line"
+        for i, row in iter_jsonl(path, EvalSetError, hint):
+            _check_row(row, name, f"{path} line {i}", n_units)
 
 
 def _check_tokenizer(d: Path, info: dict) -> None:

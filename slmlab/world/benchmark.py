@@ -18,12 +18,12 @@ Every cloze item holds both languages, so the four `CONDITIONS` come from the sa
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from slmlab.config import check_positive
+from slmlab.files import iter_jsonl
 from slmlab.world.nonwords import MIN_LEN, nonword
 from slmlab.world.pairs import story_pairs, topic_pairs
 from slmlab.world.planner import Plan
@@ -149,14 +149,12 @@ def load_benchmark(path) -> Benchmark:
     bench = Benchmark()
     slots = {"story": bench.story_cloze, "topic": bench.topic_cloze, "lexical": bench.lexical,
              "syntactic": bench.syntactic}
-    with Path(path).open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            row = json.loads(line)
-            if row.get("kind") not in slots:
-                raise ValueError(f"{path}:{n}: unknown benchmark kind {row.get('kind')!r}; "
-                                 f"expected one of {', '.join(slots)}")
-            cls = ClozeItem if row["kind"] in ("story", "topic") else MinimalPair
-            slots[row["kind"]].append(cls(**row))
+    for n, row in iter_jsonl(path):
+        if row.get("kind") not in slots:
+            raise ValueError(f"{path}:{n}: unknown benchmark kind {row.get('kind')!r}; "
+                             f"expected one of {', '.join(slots)}")
+        cls = ClozeItem if row["kind"] in ("story", "topic") else MinimalPair
+        slots[row["kind"]].append(cls(**row))
     return bench
 
 

@@ -14,10 +14,10 @@ in each, no empty sentence, unique story ids, a known split.
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 from slmlab.constants import LANGS
+from slmlab.files import iter_jsonl
 from slmlab.world.planner import SPLITS
 from slmlab.world.stories import Story
 
@@ -65,19 +65,12 @@ def _unique(stories: list[Story], path) -> list[Story]:
 
 def _from_jsonl(path: Path, langs: tuple) -> list[Story]:
     out = []
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise IngestError(f"{path}:{n}: not valid JSON ({err.msg})") from None
-            if not isinstance(row.get("sentences"), dict):
-                raise IngestError(f"{path}:{n}: needs a 'sentences' object {{lang: [sentences]}}")
-            sid = str(row.get("story_id", row.get("id", "")))
-            story = Story(sid, row.get("topic", ""), row.get("split", "train"), row["sentences"])
-            out.append(_check(story, f"{path}:{n}", langs))
+    for n, row in iter_jsonl(path, IngestError):
+        if not isinstance(row.get("sentences"), dict):
+            raise IngestError(f"{path}:{n}: needs a 'sentences' object {{lang: [sentences]}}")
+        sid = str(row.get("story_id", row.get("id", "")))
+        story = Story(sid, row.get("topic", ""), row.get("split", "train"), row["sentences"])
+        out.append(_check(story, f"{path}:{n}", langs))
     return out
 
 
