@@ -211,3 +211,33 @@ def test_a_fractional_whole_number_is_one_line_exit_2():
     out = _run("train", "--corpus", ".", "--out", "o", "--steps", "2.5")
     assert out.returncode == 2
     assert len(out.stderr.strip().splitlines()) == 1 and "--steps" in out.stderr
+
+
+def test_the_generator_maps_types_comments_and_required_fields():
+    import argparse
+    import dataclasses
+
+    from slmlab.cli_args import add_config_args, config_kwargs
+
+    @dataclasses.dataclass
+    class Demo:
+        path: str  # where it goes
+        n: int = 3  # how many; a comment that goes on
+        # onto the next line
+        fracs: tuple[float, ...] = (0.5,)  # fractions
+        loud: bool = True  # say it
+        maybe: int | None = None  # optional count
+        table: dict = dataclasses.field(default_factory=dict)  # not a flag
+
+    p = argparse.ArgumentParser()
+    added = add_config_args(p, Demo, flags={"n": ("--count", "-n")})
+    assert added == ["path", "n", "fracs", "loud", "maybe"]  # the dict field is left out
+    helps = {a.dest: a.help for a in p._actions}
+    assert helps["n"] == "how many; a comment that goes on onto the next line (default 3)"
+    args = p.parse_args(["--path", "x", "-n", "1e3", "--fracs", "0.1,0.2", "0.3", "--no-loud"])
+    assert config_kwargs(Demo, args) == {"path": "x", "n": 1000, "fracs": (0.1, 0.2, 0.3),
+                                         "loud": False, "maybe": None}
+    with pytest.raises(SystemExit):  # --path has no default: required
+        p.parse_args([])
+    with pytest.raises(SystemExit):  # 2.5 is not a whole number
+        p.parse_args(["--path", "x", "--count", "2.5"])
