@@ -1,8 +1,9 @@
 """Training commands: `slmlab train` (one run), `slmlab stages` (the 3-stage recipe),
-`slmlab experiment` (arms x seeds at matched budgets) and `slmlab quickstart`.
+`slmlab experiment` (arms x seeds at matched budgets), `slmlab quickstart` and
+`slmlab recipe NAME` (a whole named run of slmlab.recipes).
 
-Flags come from TrainConfig, SequenceConfig, Recipe, ExperimentConfig and QuickstartConfig
-(slmlab.cli_args), so each default lives in its dataclass. Several GPUs:
+Flags come from TrainConfig, SequenceConfig, Recipe, ExperimentConfig, QuickstartConfig and
+RecipeArgs (slmlab.cli_args), so each default lives in its dataclass. Several GPUs:
 `torchrun --nproc_per_node=N -m slmlab train|stages [flags]`. A run whose --out already holds
 a checkpoint resumes from it (same data order).
 """
@@ -41,15 +42,13 @@ def _budget(p: argparse.ArgumentParser, steps: str, tokens: str, cls: type) -> N
 
 def _train_flags(p: argparse.ArgumentParser, skip=()) -> None:
     """The TrainConfig flags shared by train, stages and experiment (+ the old --fsdp)."""
-    add_config_args(p, TrainConfig, skip=(*_RECIPE_SET, *skip), unset=("parallel",),
-                    helps={"parallel": "with several processes: auto (fsdp for 1b, else ddp) | "
-                                       "ddp | fsdp (default auto)"})
+    # parallel: None unless given, so the old --fsdp can decide (see _parallel)
+    add_config_args(p, TrainConfig, skip=(*_RECIPE_SET, *skip), unset=("parallel",))
     p.add_argument("--fsdp", choices=("auto", "on", "off"), help=argparse.SUPPRESS)  # old name
 
 
 def _parallel(args: argparse.Namespace) -> str:
     """--parallel, else the old --fsdp on|off|auto mapped onto it (auto when neither)."""
-
     return args.parallel if args.parallel is not None else from_legacy(args.fsdp)
 
 
