@@ -19,6 +19,7 @@ from pathlib import Path
 from slmlab import experiment, quickstart
 from slmlab.checkpoint import latest_checkpoint
 from slmlab.cli_args import add_config_args, config_kwargs
+from slmlab.config import check_choice
 from slmlab.experiment import ExperimentConfig, markdown, run_experiment
 from slmlab.interleave import SequenceConfig
 from slmlab.parallel import from_legacy
@@ -59,6 +60,7 @@ def _train_dict(args: argparse.Namespace) -> dict:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    check_choice("stage", args.stage, (*STAGE_MODES, "custom"))  # arm names are the recipes'
     mode, lang = STAGE_MODES.get(args.stage, ("interleave", "en"))
     seq = SequenceConfig(**{**config_kwargs(SequenceConfig, args),
                             "mode": args.mode or mode, "lang": args.lang or lang})
