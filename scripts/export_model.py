@@ -4,7 +4,7 @@
         --out app/model --card "tiny, 3 stages, synthetic espeak-ng voices only"
 
 Writes the weights in bf16 (half the bytes; slmlab loads them back as fp32), slmlab.json with
-the tokenizer pointing at ./tokenizer, a copy of the corpus's built-in tokenizer, the first
+the tokenizer (a copy of a corpus-trained built-in one, or the name of a shipped one), the first
 `--pairs` aligned EN/FR reference sentences of its eval set, and MODEL_CARD.md.
 """
 
@@ -18,7 +18,8 @@ from pathlib import Path
 
 import torch
 
-from slmlab.model import load_checkpoint, resolve_checkpoint
+from slmlab.evaluate import markdown_table
+from slmlab.model import load_checkpoint, read_info, resolve_checkpoint
 
 
 def fail(message: str) -> None:
@@ -30,10 +31,13 @@ def fail(message: str) -> None:
 def check_inputs(ckpt: str, corpus: Path, out: Path) -> None:
     """Refuse what would fail halfway or delete the wrong thing."""
     try:
-        resolve_checkpoint(ckpt)
+        tok = read_info(resolve_checkpoint(ckpt)).get("tokenizer", {})
     except FileNotFoundError as e:
         fail(str(e))
-    for need in (corpus / "tokenizer", corpus / "eval" / "aligned.jsonl"):
+    needs = [corpus / "eval" / "aligned.jsonl"]
+    if tok.get("kind", "builtin") == "builtin":  # trained on the corpus: copied from there
+        needs.insert(0, corpus / "tokenizer")
+    for need in needs:
         if not need.exists():
             fail(f"{need} is missing: --corpus must be the corpus the checkpoint was trained on")
     if out.exists() and any(out.iterdir()) and not (out / "config.json").exists():
@@ -54,9 +58,13 @@ def main() -> None:
     model, info = load_checkpoint(args.ckpt)
     shutil.rmtree(out, ignore_errors=True)
     model.to(torch.bfloat16).save_pretrained(out, safe_serialization=True)
-    shutil.copytree(corpus / "tokenizer", out / "tokenizer")
     info = {k: v for k, v in info.items() if k != "path"}
-    info["tokenizer"] = {**info.get("tokenizer", {}), "path": "tokenizer"}
+    if (corpus / "tokenizer").is_dir():  # trained on this corpus: the model carries a copy
+        shutil.copytree(corpus / "tokenizer", out / "tokenizer")
+        info["tokenizer"] = {**info.get("tokenizer", {}), "path": "tokenizer"}
+        origin = "built-in, trained on the corpus audio"
+    else:  # a shipped tokenizer (e.g. `neural`): referenced by name, not copied
+        origin = f"shipped with slmlab, loaded as `{info.get('tokenizer', {}).get('path')}`"
     info["trained_on"] = args.card
     (out / "slmlab.json").write_text(json.dumps(info, indent=1))
     aligned = (corpus / "eval" / "aligned.jsonl").read_text().splitlines()[: args.pairs]
@@ -65,9 +73,13 @@ def main() -> None:
     card = ["# slmlab demo model", "", args.card, "",
             f"- preset: {info.get('config', {}).get('preset')}, stage {info.get('stage')}, "
             f"{int(info.get('tokens_seen', 0)):,} tokens seen, {info.get('n_params', 0):,} parameters",
-            f"- tokenizer: {info['tokenizer'].get('name')} (built-in, trained on the corpus audio)",
+            f"- tokenizer: {info['tokenizer'].get('name')} ({origin})",
             "- weights stored in bf16 (loaded as fp32)"]
-    card += [f"- {k}: {v}" for k, v in extra.items()]
+    if "tasks" in extra:  # an evaluation result: its table, controls included
+        card += ["", "## Evaluation (held-out voices, counterbalanced items)", "",
+                 markdown_table(extra["tasks"])]
+    else:
+        card += [f"- {k}: {v}" for k, v in extra.items()]
     (out / "MODEL_CARD.md").write_text("\n".join(card) + "\n")
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     print(f"wrote {out} ({size / 1e6:.1f} MB)")
