@@ -35,7 +35,7 @@ from slmlab.model import count_params, load_checkpoint, resolve_checkpoint
 from slmlab.probe import aligned_states, alignment_by_layer, embed_units
 from slmlab.speech import AudioError, load_audio, synthesize, voices
 from slmlab.speech.prompt import prepare_prompt
-from slmlab.tokenizers import load_tokenizer
+from slmlab.tokenizers import load_tokenizer, recorded_tokenizer
 from slmlab.world import CONDITIONS, generate_stories
 from slmlab.world.benchmark import story_cloze
 
@@ -137,22 +137,12 @@ def find_checkpoint(path: str | Path | None) -> Path:
 
 
 def find_tokenizer(ckpt: Path, info: dict):
-    """The checkpoint's tokenizer: `<ckpt>/tokenizer/` (or its parents'), else slmlab.json's
-    `tokenizer` entry (a path relative to the checkpoint or absolute, or 'mimi')."""
-    for d in (ckpt, *list(ckpt.parents)[:3]):
-        if (d / "tokenizer" / "tokenizer.json").exists():
-            return load_tokenizer(d / "tokenizer")
-    entry = info.get("tokenizer")
-    spec = entry.get("path") if isinstance(entry, dict) else entry
-    kind = entry.get("kind") if isinstance(entry, dict) else None
-    if spec and str(spec) != "mimi":
-        path = Path(spec) if Path(spec).is_absolute() else ckpt / spec
-        if path.exists():
-            return load_tokenizer(path)
-    if spec == "mimi" or kind == "mimi" or (isinstance(entry, str) and entry.startswith("mimi")):
-        return load_tokenizer("mimi")
-    raise ModelNotFoundError(f"no tokenizer for {ckpt}: put it in {ckpt / 'tokenizer'} or name "
-                             f"its path in slmlab.json's `tokenizer` (found {entry!r})")
+    """The checkpoint's tokenizer (slmlab.tokenizers.recorded_tokenizer: a shipped name, a
+    path recorded in slmlab.json, or a `tokenizer/` dir beside the checkpoint)."""
+    try:
+        return load_tokenizer(recorded_tokenizer(info, ckpt))
+    except FileNotFoundError as e:
+        raise ModelNotFoundError(f"{e}; put it in {ckpt / 'tokenizer'}") from None
 
 
 def describe_model(ckpt: Path, info: dict, model: Any, tok: Any) -> str:

@@ -3,6 +3,7 @@ trainer, on real espeak-ng speech. No GPU: the trainer runs at toy size on the C
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,8 @@ from slmlab.tokenizers import pretrained_dir
 from slmlab.tokenizers.neural import NeuralTokenizer, UnitDecoder, UnitEncoder
 from slmlab.tokenizers.neural_train import (NeuralTrainConfig, sinkhorn, spherical_kmeans,
                                             train_neural)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 EN = ["The little fox found a red ball near the river.",
       "Sam was very happy because the sun was shining."]
@@ -87,7 +90,7 @@ def test_perturbed_copy_maps_to_nearly_the_same_units(tok, speech, name):
 
 
 def test_old_builtin_tokenizer_directories_still_load(speech):
-    old = load_tokenizer("app/model/tokenizer")
+    old = load_tokenizer(ROOT / "tests" / "data" / "builtin-kmeans-v1")
     assert isinstance(old, BuiltinTokenizer)
     assert old.encode_np(speech[0]).shape == (math.ceil(len(speech[0]) / HOP),)
 

@@ -25,7 +25,7 @@ from slmlab.generate import (MAX_CONTINUATION_SECONDS, MAX_PROMPT_SECONDS, MAX_T
 from slmlab.model import load_checkpoint, read_info, resolve_checkpoint
 from slmlab.probe import probe_checkpoint
 from slmlab.speech import load_audio, synthesize, validate, voices
-from slmlab.tokenizers import load_tokenizer
+from slmlab.tokenizers import load_tokenizer, recorded_tokenizer
 
 
 @dataclass
@@ -164,22 +164,8 @@ def output_path(path: str) -> Path:
 
 
 def tokenizer_path(given: str | None, info: dict, ckpt: Path) -> str:
-    """--tokenizer, else the checkpoint's recorded one; a relative recorded path is resolved
-    against the checkpoint dir (where a shipped model keeps it), then the working dir."""
-    if given:
-        return given
-    tok = info.get("tokenizer") if isinstance(info.get("tokenizer"), dict) else {}
-    path = tok.get("path")
-    if not path:
-        raise ValueError("the checkpoint does not record its tokenizer path: pass --tokenizer DIR")
-    p = Path(path)
-    if p.is_absolute() or path == "mimi":
-        return path
-    for base in (ckpt, Path.cwd()):
-        if (base / p).exists():
-            return str(base / p)
-    raise FileNotFoundError(f"the checkpoint's tokenizer {path} is neither in {ckpt} nor in "
-                            f"{Path.cwd()}; pass --tokenizer DIR")
+    """--tokenizer, else the checkpoint's recorded one (slmlab.tokenizers.recorded_tokenizer)."""
+    return given or recorded_tokenizer(info, ckpt)
 
 
 def _prompt(args: argparse.Namespace):

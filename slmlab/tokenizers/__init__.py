@@ -10,8 +10,9 @@
 """
 
 from slmlab.tokenizers.base import Tokenizer, TokenizerError
-from slmlab.tokenizers.loading import PRETRAINED, load_tokenizer, pretrained_dir
+from slmlab.tokenizers.loading import (PRETRAINED, load_tokenizer, pretrained_dir,
+                                       recorded_tokenizer)
 from slmlab.tokenizers.units import BuiltinTokenizer, train_builtin
 
 __all__ = ["PRETRAINED", "BuiltinTokenizer", "Tokenizer", "TokenizerError", "load_tokenizer",
-           "pretrained_dir", "train_builtin"]
+           "pretrained_dir", "recorded_tokenizer", "train_builtin"]

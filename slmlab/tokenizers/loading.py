@@ -49,3 +49,28 @@ def _mimi(path, device):
     from slmlab.tokenizers.mimi import load_mimi  # heavy (moshi/transformers): import lazily
 
     return load_mimi(path, backend=None, device=device)
+
+
+def recorded_tokenizer(info: dict, ckpt: str | Path) -> str:
+    """The tokenizer a checkpoint was trained with, as a `load_tokenizer` spec.
+
+    info: the checkpoint's slmlab.json. A shipped name ('neural', 'mimi') is returned as is; a
+    recorded path is resolved against the checkpoint dir (where an exported model keeps its
+    copy), then the working dir; failing that, a `tokenizer/` dir in the checkpoint or one of
+    its three parents (a run dir that kept its tokenizer beside the checkpoints).
+    """
+    ckpt = Path(ckpt)
+    entry = info.get("tokenizer")
+    spec = str(entry.get("path") or "") if isinstance(entry, dict) else str(entry or "")
+    if spec in ("mimi", PRETRAINED) or spec.startswith("mimi"):
+        return "mimi" if spec.startswith("mimi") else spec
+    if spec:
+        p = Path(spec)
+        for candidate in ([p] if p.is_absolute() else [ckpt / p, Path.cwd() / p]):
+            if candidate.exists():
+                return str(candidate)
+    for d in (ckpt, *list(ckpt.parents)[:3]):
+        if (d / "tokenizer" / "tokenizer.json").exists():
+            return str(d / "tokenizer")
+    raise FileNotFoundError(f"no tokenizer for {ckpt}: slmlab.json records {spec or 'none'}, "
+                            f"found neither in {ckpt} nor in {Path.cwd()}; pass --tokenizer DIR")
