@@ -13,13 +13,22 @@ from __future__ import annotations
 import os
 
 import pytest
+import torch
 
+from fakes import fake_corpus
 from helpers import ROOT, free_port
 from slmlab.cli.app import import_app
 
 import_app("session", ROOT / "app")  # registers the `app` package for the test modules
 
 N_UNITS = 64  # the stand-in's tokenizer
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """A fake corpus (12 + 3 stories of random units) for fast training and resume tests."""
+    torch.set_num_threads(1)
+    return fake_corpus(tmp_path_factory.mktemp("corpus") / "c", n_train=12, n_heldout=3)
 
 
 @pytest.fixture(scope="session")

@@ -30,12 +30,6 @@ CLI = ["--context", "24", "--batch-size", "2", "--warmup", "2", "--eval-batches"
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    torch.set_num_threads(1)
-    return fake_corpus(tmp_path_factory.mktemp("corpus") / "c", n_train=12, n_heldout=3)
-
-
-@pytest.fixture(scope="module")
 def corpus_b(tmp_path_factory):
     """Another corpus: other units (seed) and another tokenizer checksum, same vocab."""
     return fake_corpus(tmp_path_factory.mktemp("corpus") / "b", n_train=12, n_heldout=3, seed=7)

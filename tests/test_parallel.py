@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from fakes import fake_corpus
 from slmlab import parallel
 from slmlab.interleave import SequenceConfig
 from slmlab.model import build_model, load_checkpoint
@@ -29,12 +28,6 @@ from slmlab.train import TrainConfig, make_optimizer, train
 SEQ = SequenceConfig(context=24)
 RUN = ["--steps", "4", "--context", "24", "--log-every", "1", "--device", "cpu",
        "--warmup", "2", "--eval-batches", "1"]
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    torch.set_num_threads(1)
-    return fake_corpus(tmp_path_factory.mktemp("corpus") / "c", n_train=12, n_heldout=3)
 
 
 def losses(out: Path) -> dict[int, float]:
