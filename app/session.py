@@ -140,9 +140,10 @@ def find_tokenizer(ckpt: Path, info: dict):
     """The checkpoint's tokenizer (slmlab.tokenizers.recorded_tokenizer: a shipped name, a
     path recorded in slmlab.json, or a `tokenizer/` dir beside the checkpoint)."""
     try:
-        return load_tokenizer(recorded_tokenizer(info, ckpt))
+        spec = recorded_tokenizer(info, ckpt)
     except FileNotFoundError as e:
-        raise ModelNotFoundError(f"{e}; put it in {ckpt / 'tokenizer'}") from None
+        raise ModelNotFoundError(f"{e}; or put it in {ckpt / 'tokenizer'}") from None
+    return load_tokenizer(spec)
 
 
 def describe_model(ckpt: Path, info: dict, model: Any, tok: Any) -> str:

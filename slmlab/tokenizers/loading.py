@@ -62,6 +62,8 @@ def recorded_tokenizer(info: dict, ckpt: str | Path) -> str:
     ckpt = Path(ckpt)
     entry = info.get("tokenizer")
     spec = str(entry.get("path") or "") if isinstance(entry, dict) else str(entry or "")
+    if not spec and isinstance(entry, dict) and entry.get("kind") == "mimi":
+        spec = "mimi"  # Mimi named by kind only: the local Hugging Face cache
     if spec in ("mimi", PRETRAINED) or spec.startswith("mimi"):
         return "mimi" if spec.startswith("mimi") else spec
     if spec:
