@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,29 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the load-test client and helpers live with the tests
 
 from helpers import free_port  # noqa: E402
-from load import dir_bytes, one_client, rss_mb  # noqa: E402
-
-
-def start_server(model: str | None, port: int, env: dict, log: Path, file_ttl: int):
-    cmd = [sys.executable, "-m", "slmlab", "app", "--port", str(port), "--no-umap",
-           "--file-ttl", str(file_ttl)] + (["--model", model] if model else [])
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
-
-
-def wait_up(proc, url: str, timeout: float = 300) -> None:
-    import httpx
-
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the app exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError("the app did not come up")
+from load import dir_bytes, one_client, rss_mb, start_server, wait_up  # noqa: E402
 
 
 def run_round(url: str, clients: int, requests: int, n_layers: int, work: Path, r: int) -> dict:

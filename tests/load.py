@@ -9,6 +9,9 @@ measure the server's memory and Gradio's file cache.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 TEXTS = [("The little cat finds a red ball.", "en"), ("Le petit chat trouve une balle rouge.", "fr")]
@@ -65,3 +68,25 @@ def dir_bytes(path: str | Path) -> int:
             except FileNotFoundError:  # deleted while walking: the cache cleaner at work
                 pass
     return total
+
+
+def start_server(model: str | None, port: int, env: dict, log: Path, file_ttl: int):
+    cmd = [sys.executable, "-m", "slmlab", "app", "--port", str(port), "--no-umap",
+           "--file-ttl", str(file_ttl)] + (["--model", model] if model else [])
+    return subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[1], env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+
+
+def wait_up(proc, url: str, timeout: float = 300) -> None:
+    import httpx
+
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the app exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError("the app did not come up")
