@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from slmlab.config import writable_path
-from slmlab.corpus.eval_set import check_eval_set
+from slmlab.corpus.eval_set import check_eval_set, eval_dir_of, read_checked
 from slmlab.files import read_jsonl, write_jsonl
 from slmlab.model import load_checkpoint
 from slmlab.scoring import (  # noqa: F401  (re-exported: the app, probe and notebooks use them)
@@ -64,16 +64,21 @@ class EvalDataError(ValueError):
     """The eval directory is missing or malformed."""
 
 
-def load_eval(eval_dir: str | Path, limit: int | None = None) -> EvalSet:
+def load_eval(eval_dir: str | Path, limit: int | None = None, *, info: dict | None = None,
+              n_units: int | None = None) -> EvalSet:
     """Read `<eval_dir>/{cloze,pairs,aligned}.jsonl`; `limit` keeps the first N items per
-    (kind, condition) group (and per language for pairs), to make quick runs."""
-    eval_dir = Path(eval_dir)
-    if eval_dir.is_dir() and (eval_dir / "eval").is_dir() and not (eval_dir / "cloze.jsonl").exists():
-        eval_dir = eval_dir / "eval"  # a corpus dir was given
+    (kind, condition) group (and per language for pairs), to make quick runs. Given a
+    checkpoint's `info` and `n_units`, the files are checked for it as they are read
+    (slmlab.corpus.eval_set.read_checked: same tokenizer, unit ids in range, rows complete)."""
+    eval_dir = eval_dir_of(eval_dir)  # a corpus dir may be given
     if not eval_dir.is_dir():
         raise EvalDataError(f"eval dir {eval_dir} not found: build a corpus first (slmlab corpus)")
-    es = EvalSet(read_jsonl(eval_dir / "cloze.jsonl"), read_jsonl(eval_dir / "pairs.jsonl"),
-                 read_jsonl(eval_dir / "aligned.jsonl"))
+    if info is not None and n_units is not None:
+        files = read_checked(eval_dir, info, n_units)
+        es = EvalSet(files["cloze.jsonl"], files["pairs.jsonl"], files["aligned.jsonl"])
+    else:
+        es = EvalSet(read_jsonl(eval_dir / "cloze.jsonl"), read_jsonl(eval_dir / "pairs.jsonl"),
+                     read_jsonl(eval_dir / "aligned.jsonl"))
     if not (es.cloze or es.pairs or es.aligned):
         raise EvalDataError(f"{eval_dir} holds no cloze.jsonl, pairs.jsonl or aligned.jsonl")
     if limit is not None:
@@ -388,8 +393,11 @@ def evaluate_checkpoint(ckpt_or_model: Any, eval_dir: str | Path | EvalSet, *,
     model, info, n_units = resolve_model(ckpt_or_model, n_units)
     dev = torch.device(device) if device else default_device()
     model.to(dev).eval()
-    check_eval_set(eval_dir, info, n_units)
-    es = eval_dir if isinstance(eval_dir, EvalSet) else load_eval(eval_dir, limit)
+    if isinstance(eval_dir, EvalSet):
+        check_eval_set(eval_dir, info, n_units)
+        es = eval_dir
+    else:  # read once, checked on the way
+        es = load_eval(eval_dir, limit, info=info, n_units=n_units)
     if not (es.cloze or es.pairs):
         raise EvalDataError("the eval set has no cloze items or minimal pairs")
     tasks = evaluate_items(model, es, bos=n_units, n_resamples=n_resamples, seed=seed,

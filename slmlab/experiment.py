@@ -35,9 +35,11 @@ import numpy as np
 
 from slmlab import plots
 from slmlab.config import ConfigError, check_positive, check_range, to_dict
+from slmlab.corpus.eval_set import eval_dir_of
 from slmlab.evaluate import (OUTCOME_KEYS, PER_ITEM_KEYS, _ci, _pct, _signed, compare_tasks,
-                             evaluate_checkpoint, load_eval, markdown_differences,
+                             evaluate_checkpoint, markdown_differences,
                              paired_difference, task_summary)
+from slmlab.files import read_jsonl
 from slmlab.model import read_info
 from slmlab.probe import PAIR_KEYS, pair_cis, probe_checkpoint
 from slmlab.stages import ARMS, Recipe, arm_configs
@@ -137,7 +139,7 @@ def assess(ckpt: Path, cfg: ExperimentConfig) -> dict:
     ev = evaluate_checkpoint(ckpt, cfg.eval_dir, limit=cfg.eval_limit, keep_outcomes=True,
                              out=Path(ckpt) / "eval_results.json", progress=cfg.progress)
     res = {"ckpt": str(ckpt), "tasks": ev["tasks"]}
-    if len(load_eval(cfg.eval_dir).aligned) >= 2:
+    if len(read_jsonl(eval_dir_of(cfg.eval_dir) / "aligned.jsonl")) >= 2:  # probing needs 2
         res["alignment"] = probe_checkpoint(ckpt, cfg.eval_dir, limit=cfg.probe_limit,
                                             progress=cfg.progress, keep_pairs=True)["layers"]
     return res

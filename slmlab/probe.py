@@ -245,8 +245,11 @@ def probe_checkpoint(ckpt_or_model: Any, eval_dir: Any, *, out: str | Path | Non
     model, info, n_units = resolve_model(ckpt_or_model, n_units)
     dev = torch.device(device) if device else default_device()
     model.to(dev).eval()
-    check_eval_set(eval_dir, info, n_units)
-    es = eval_dir if isinstance(eval_dir, EvalSet) else load_eval(eval_dir)
+    if isinstance(eval_dir, EvalSet):
+        check_eval_set(eval_dir, info, n_units)
+        es = eval_dir
+    else:  # read once, checked on the way
+        es = load_eval(eval_dir, info=info, n_units=n_units)
     rows = es.aligned[:limit] if limit else es.aligned
     if len(rows) < 2:
         raise ValueError("probing needs aligned.jsonl with at least 2 sentence pairs")

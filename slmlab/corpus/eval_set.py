@@ -219,6 +219,14 @@ class EvalSetError(ValueError):
     """An eval set that does not fit the checkpoint, or a malformed one; says what to do."""
 
 
+def eval_dir_of(path) -> Path:
+    """The eval dir itself, given it or the corpus dir that holds it as eval/."""
+    d = Path(path)
+    if (d / "eval").is_dir() and not (d / "cloze.jsonl").exists():
+        return d / "eval"
+    return d
+
+
 def check_eval_set(eval_set, info: dict, n_units: int) -> None:
     """Refuse an eval set the checkpoint cannot be scored on, with one line naming why.
 
@@ -230,17 +238,27 @@ def check_eval_set(eval_set, info: dict, n_units: int) -> None:
             for i, row in enumerate(rows, 1):
                 _check_row(row, name, f"the eval set's {name} row {i}", n_units)
         return
-    d = Path(eval_set)
-    if (d / "eval").is_dir() and not (d / "cloze.jsonl").exists():
-        d = d / "eval"
+    read_checked(eval_set, info, n_units)
+
+
+def read_checked(eval_dir, info: dict, n_units: int) -> dict[str, list[dict]]:
+    """The rows of each eval file (a missing file gives []), read once and checked on the way:
+    the tokenizer against the checkpoint's, then every row (file and line named on error).
+
+    eval_dir: an eval dir or a corpus dir (its eval/); info and n_units as in check_eval_set."""
+    d = eval_dir_of(eval_dir)
     _check_tokenizer(d, info)
+    hint = "rebuild the eval set (rerun the corpus build) or fix that line"
+    files = {}
     for name in UNIT_FIELDS:
         path = d / name
+        files[name] = []
         if not path.exists():
             continue
-        hint = "rebuild the eval set (rerun the corpus build) or fix that line"
         for i, row in iter_jsonl(path, EvalSetError, hint):
             _check_row(row, name, f"{path} line {i}", n_units)
+            files[name].append(row)
+    return files
 
 
 def _check_tokenizer(d: Path, info: dict) -> None:
