@@ -28,20 +28,21 @@ def fail(message: str) -> None:
     raise SystemExit(2)
 
 
-def check_inputs(ckpt: str, corpus: Path, out: Path) -> None:
-    """Refuse what would fail halfway or delete the wrong thing."""
+def check_inputs(ckpt: str, corpus: Path, out: Path) -> bool:
+    """Refuse what would fail halfway or delete the wrong thing; True when the checkpoint's
+    tokenizer was trained on the corpus (built-in), so the model must carry a copy of it."""
     try:
         tok = read_info(resolve_checkpoint(ckpt)).get("tokenizer", {})
     except FileNotFoundError as e:
         fail(str(e))
-    needs = [corpus / "eval" / "aligned.jsonl"]
-    if tok.get("kind", "builtin") == "builtin":  # trained on the corpus: copied from there
-        needs.insert(0, corpus / "tokenizer")
+    copy = tok.get("kind", "builtin") == "builtin"
+    needs = [corpus / "tokenizer"] * copy + [corpus / "eval" / "aligned.jsonl"]
     for need in needs:
         if not need.exists():
             fail(f"{need} is missing: --corpus must be the corpus the checkpoint was trained on")
     if out.exists() and any(out.iterdir()) and not (out / "config.json").exists():
         fail(f"{out} exists and is not an exported model: give an empty or new --out")
+    return copy
 
 
 def main() -> None:
@@ -54,12 +55,12 @@ def main() -> None:
     ap.add_argument("--extra", default=None, help="JSON file whose content goes into the card")
     args = ap.parse_args()
     out, corpus = Path(args.out), Path(args.corpus)
-    check_inputs(args.ckpt, corpus, out)
+    copy_tokenizer = check_inputs(args.ckpt, corpus, out)
     model, info = load_checkpoint(args.ckpt)
     shutil.rmtree(out, ignore_errors=True)
     model.to(torch.bfloat16).save_pretrained(out, safe_serialization=True)
     info = {k: v for k, v in info.items() if k != "path"}
-    if (corpus / "tokenizer").is_dir():  # trained on this corpus: the model carries a copy
+    if copy_tokenizer:  # trained on this corpus: the model carries a copy
         shutil.copytree(corpus / "tokenizer", out / "tokenizer")
         info["tokenizer"] = {**info.get("tokenizer", {}), "path": "tokenizer"}
         origin = "built-in, trained on the corpus audio"

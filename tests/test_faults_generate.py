@@ -135,3 +135,17 @@ def test_shared_limits_and_library_checks():
     # the library call applies the same limits as the CLI (the app calls it too)
     with pytest.raises(ConfigError, match="temperature"):
         gen.continue_speech(tiny_llama(N_UNITS + 3), None, np.zeros(10, np.float32), temperature=-1)
+
+
+def test_recorded_tokenizer_spec(tmp_path):
+    """A checkpoint's tokenizer spec: shipped names as is, recorded paths found beside the
+    checkpoint (even one whose name starts with 'mimi'), Mimi by kind falls back to the cache."""
+    from slmlab.tokenizers import recorded_tokenizer
+
+    ckpt = tmp_path / "ckpt"
+    (ckpt / "mimi_copy").mkdir(parents=True)
+    assert recorded_tokenizer({"tokenizer": {"path": "neural"}}, ckpt) == "neural"
+    assert recorded_tokenizer({"tokenizer": {"path": "mimi_copy"}}, ckpt) == str(ckpt / "mimi_copy")
+    assert recorded_tokenizer({"tokenizer": {"kind": "mimi", "path": "gone"}}, ckpt) == "mimi"
+    with pytest.raises(FileNotFoundError, match="pass --tokenizer"):
+        recorded_tokenizer({"tokenizer": {"kind": "builtin", "path": "gone"}}, ckpt)

@@ -56,21 +56,23 @@ def recorded_tokenizer(info: dict, ckpt: str | Path) -> str:
 
     info: the checkpoint's slmlab.json. A shipped name ('neural', 'mimi') is returned as is; a
     recorded path is resolved against the checkpoint dir (where an exported model keeps its
-    copy), then the working dir; failing that, a `tokenizer/` dir in the checkpoint or one of
-    its three parents (a run dir that kept its tokenizer beside the checkpoints).
+    copy), then the working dir; a Mimi not found there is 'mimi' (the local cache, whose
+    checksum the caller compares); failing all that, a `tokenizer/` dir in the checkpoint or
+    one of its three parents (a run dir that kept its tokenizer beside the checkpoints).
     """
     ckpt = Path(ckpt)
     entry = info.get("tokenizer")
     spec = str(entry.get("path") or "") if isinstance(entry, dict) else str(entry or "")
-    if not spec and isinstance(entry, dict) and entry.get("kind") == "mimi":
-        spec = "mimi"  # Mimi named by kind only: the local Hugging Face cache
-    if spec in ("mimi", PRETRAINED) or spec.startswith("mimi"):
-        return "mimi" if spec.startswith("mimi") else spec
+    if spec in ("mimi", PRETRAINED):
+        return spec
     if spec:
         p = Path(spec)
         for candidate in ([p] if p.is_absolute() else [ckpt / p, Path.cwd() / p]):
             if candidate.exists():
                 return str(candidate)
+    named_mimi = entry.get("kind") == "mimi" if isinstance(entry, dict) else spec.startswith("mimi")
+    if named_mimi:  # Mimi without weights at the recorded place: the local Hugging Face cache
+        return "mimi"
     for d in (ckpt, *list(ckpt.parents)[:3]):
         if (d / "tokenizer" / "tokenizer.json").exists():
             return str(d / "tokenizer")
