@@ -2,7 +2,7 @@
 # The GPU reproduction (issue 13) and the demo's default model, on one GPU machine.
 # Corpus synthesis uses the machine's CPU cores; training (compiled), evaluation with context
 # controls, probing and the units LM check use the GPU.
-#   RUN=runs/gpu STORIES=12000 BUDGET=2.5e7 SEEDS="0" bash scripts/gpu_experiment.sh [corpus|exp|sweep|lm|app|all]
+#   RUN=runs/gpu STORIES=12000 BUDGET=2.5e7 SEEDS="0" bash scripts/gpu_experiment.sh [corpus|exp|extras|parallel|lm|app|all]
 set -euo pipefail
 RUN=${RUN:-runs/gpu}
 STORIES=${STORIES:-36000}
@@ -10,6 +10,8 @@ BUDGET=${BUDGET:-1e8}         # tokens per seed: stage 1 + each arm (matched), 5
 SEEDS=${SEEDS:-0 1 2}
 TOKENIZER=${TOKENIZER:-neural} # the shipped speaker-invariant units (slmlab/tokenizers/pretrained)
 PRESET=${PRESET:-small}
+BATCH=${BATCH:-32}             # sequences of CONTEXT units per step
+CONTEXT=${CONTEXT:-1024}
 WORKERS=${WORKERS:-$(nproc)}
 DEVICE=${DEVICE:-cuda}
 EVAL_ITEMS=${EVAL_ITEMS:-1000}
@@ -25,20 +27,50 @@ corpus() {
     --eval-items "$EVAL_ITEMS" --aligned-pairs 500 --tokenizer "$TOKENIZER" --no-progress
 }
 train_flags() {
-  echo --preset "$PRESET" --budget-tokens "$BUDGET" --context 1024 --batch-size 32 --lr 1e-3 \
+  echo --preset "$PRESET" --budget-tokens "$BUDGET" --context "$CONTEXT" --batch-size "$BATCH" --lr 1e-3 \
     --warmup 100 --log-every 100 --device "$DEVICE" --compile $COMPILE --eval-limit "$EVAL_ITEMS" \
     --probe-limit 500
 }
-exp() {  # the four arms x seeds (+ fr-only for the first seed), evaluated with controls
-  $PY -m slmlab experiment --corpus "$RUN/corpus" --out "$RUN/exp-$PRESET" $(train_flags) \
-    --seeds $SEEDS --arms $ARMS
-  [ "$FR_ONLY" = 1 ] || return 0
-  $PY -m slmlab experiment --corpus "$RUN/corpus" --out "$RUN/exp-$PRESET-fr" $(train_flags) \
-    --seeds ${SEEDS%% *} --arms fr-only
+exp_run() {  # exp_run OUT [flags]: one experiment at the common training settings
+  local out=$1; shift
+  $PY -m slmlab experiment --corpus "$RUN/corpus" --out "$RUN/$out" $(train_flags) "$@"
 }
-sweep() {  # the paper's next check: French probability p of interleave+finetune, one seed
-  $PY -m slmlab experiment --corpus "$RUN/corpus" --out "$RUN/sweep-$PRESET" $(train_flags) \
-    --seeds ${SEEDS%% *} --arms interleave+finetune --sweep-p $SWEEP_P
+exp() {  # the four arms x seeds, evaluated with controls
+  exp_run "exp-$PRESET" --seeds $SEEDS --arms $ARMS
+}
+# the first seed's extra runs continue the main run's stage 1 (--stage1-from): fr-only, the
+# French probability p of interleave+finetune (the paper's next check; p=0.5 trained again
+# beside the sweep, a same-seed replicate) and the fine-tuning share 30/85 (0 is the main
+# run's interleave, 15/85 its interleave+finetune)
+extra() {  # extra [fr] [sweep P...] [ft]: any of the three, in order
+  local from=(--seeds "${SEEDS%% *}" --stage1-from "$RUN/exp-$PRESET")
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      fr) [ "$FR_ONLY" = 1 ] && exp_run "exp-$PRESET-fr" "${from[@]}" --arms fr-only; shift ;;
+      ft) exp_run "ft30-$PRESET" "${from[@]}" --arms interleave+finetune --ratios 50,5,30; shift ;;
+      sweep) shift; local ps=(); while [ $# -gt 0 ] && [[ "$1" =~ ^[0-9.]+$ ]]; do ps+=("$1"); shift; done
+        local arms=none; [ -n "${WITH_P05:-}" ] && arms=interleave+finetune
+        exp_run "sweep-$PRESET" "${from[@]}" --arms $arms --sweep-p "${ps[@]}" ;;
+      *) echo "extra: unknown step $1" >&2; return 2 ;;
+    esac
+  done
+}
+extras() { extra fr; WITH_P05=1 extra sweep $SWEEP_P; extra ft; }
+# One GPU, the seeds as concurrent processes (the small preset leaves the GPU partly idle:
+# compiles, evaluation and data loading overlap another seed's training), each then taking a
+# third of the extra runs; a final pass collects every table from the finished runs.
+parallel() {
+  mkdir -p "$RUN/logs"
+  local seeds=($SEEDS) pids=() p=($SWEEP_P)
+  local parts=("extra sweep ${p[0]} ${p[1]}" "extra fr; WITH_P05=1 extra sweep ${p[2]}" "extra ft sweep ${p[3]}")
+  for i in "${!seeds[@]}"; do
+    (SEEDS=${seeds[$i]}; exp; SEEDS=${seeds[0]}; eval "${parts[$i]:-true}") \
+      > "$RUN/logs/part$i.log" 2>&1 &
+    pids+=($!)
+  done
+  local rc=0; for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
+  [ $rc = 0 ] || echo "parallel: a part failed (logs in $RUN/logs); collecting what finished" >&2
+  exp; extras  # finished runs and their assessments are reused: this only writes the tables
 }
 lm() {  # issue 12's LM check: held-out stories, training vs held-out voices, stage-1 model
   $PY benchmarks/bench_units.py --tokenizer "$TOKENIZER" --lm-corpus "$RUN/corpus" \
@@ -58,7 +90,7 @@ fine-tuning) on $STORIES synthetic EN/FR stories of slmlab.world spoken by espea
 (no human speech); units from the shipped speaker-invariant tokenizer ($TOKENIZER)."
 }
 case "$what" in
-  corpus) corpus ;; exp) exp ;; sweep) sweep ;; lm) lm ;; app) app ;;
-  all) corpus; exp; sweep; lm; app ;;
-  *) echo "usage: $0 [corpus|exp|sweep|lm|app|all]" >&2; exit 2 ;;
+  corpus) corpus ;; exp) exp ;; extras) extras ;; parallel) parallel ;; lm) lm ;; app) app ;;
+  all) corpus; exp; extras; lm; app ;;
+  *) echo "usage: $0 [corpus|exp|extras|parallel|lm|app|all]" >&2; exit 2 ;;
 esac

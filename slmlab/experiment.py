@@ -27,7 +27,7 @@ alignment gap differences do the same over sentence pairs, per layer.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +39,12 @@ from slmlab.corpus.eval_set import eval_dir_of
 from slmlab.evaluate import (OUTCOME_KEYS, PER_ITEM_KEYS, _ci, _pct, _signed, compare_tasks,
                              evaluate_checkpoint, markdown_differences,
                              paired_difference, task_summary)
-from slmlab.files import read_jsonl
+from slmlab.checkpoint import latest_checkpoint
+from slmlab.files import read_jsonl, write_json_atomic
 from slmlab.model import read_info
 from slmlab.probe import PAIR_KEYS, pair_cis, probe_checkpoint
 from slmlab.stages import ARMS, Recipe, arm_configs
-from slmlab.train import train
+from slmlab.train import finished_run, train
 
 DEFAULT_ARMS = ("en-only", "mixed", "interleave", "interleave+finetune")
 METHOD_ARM = "interleave+finetune"
@@ -58,7 +59,7 @@ class ExperimentConfig:
     budget_tokens: int  # tokens per seed: stage 1 share + each arm's (matched) share
     preset: str = "tiny"  # model preset
     seeds: tuple[int, ...] = (0,)  # one stage-1 run and one run per arm for each seed
-    arms: tuple[str, ...] = DEFAULT_ARMS  # names from slmlab.stages.ARMS
+    arms: tuple[str, ...] = DEFAULT_ARMS  # names from slmlab.stages.ARMS; "none": only --sweep-p
     sweep_p: tuple[float, ...] = ()  # extra interleave+finetune arms at these p
     p: float = 0.5  # probability of French in the arms (the paper: 0.5)
     ratios: tuple[float, float, float] = (50, 20, 15)  # stage 1 : stage 2 : stage 3 budgets
@@ -68,6 +69,9 @@ class ExperimentConfig:
     probe_limit: int = 500  # aligned sentence pairs probed
     train: dict = field(default_factory=dict)  # other TrainConfig fields (batch_size, lr, ...)
     progress: bool = False  # progress bars
+    stage1_from: str | Path | None = None  # another experiment dir: continue its finished
+    # seed<N>/stage1 instead of training one (same budget and stage-1 share; fr-only, the p
+    # sweep and the fine-tuning share then reuse the main run's stage 1)
 
     def __post_init__(self) -> None:
         self.corpus, self.out = Path(self.corpus), Path(self.out)
@@ -75,6 +79,7 @@ class ExperimentConfig:
         if self.budget_tokens < 3:  # stage 1 and the arms' two phases each need a share
             raise ConfigError(f"budget_tokens must be at least 3 (one per stage); got {self.budget_tokens}")
         self.seeds, self.arms = tuple(int(s) for s in self.seeds), tuple(self.arms)
+        self.arms = () if self.arms == ("none",) else self.arms
         self.sweep_p, self.ratios = tuple(float(p) for p in self.sweep_p), tuple(self.ratios)
         if not self.seeds:
             raise ConfigError("seeds: give at least one seed")
@@ -88,6 +93,9 @@ class ExperimentConfig:
         if len(self.ratios) != 3 or min(self.ratios) <= 0:
             raise ConfigError(f"ratios must be three positive numbers; got {self.ratios!r}")
         self.eval_dir = Path(self.eval_dir) if self.eval_dir else self.corpus / "eval"
+        self.stage1_from = Path(self.stage1_from) if self.stage1_from else None
+        if self.stage1_from is not None and self.stage1_from.resolve() == self.out.resolve():
+            raise ConfigError("stage1_from must be another experiment dir than out")
         if not self.eval_dir.is_dir():
             raise ConfigError(f"eval_dir: {self.eval_dir} not found; build the corpus with its "
                               "eval set (slmlab corpus) or pass --eval DIR")
@@ -110,6 +118,8 @@ def train_seed(cfg: ExperimentConfig, seed: int) -> dict[str, tuple[Path, int]]:
                     ratios=cfg.ratios, p=cfg.p, context=cfg.context, seed=seed,
                     train={"progress": cfg.progress, **cfg.train})
     c1 = recipe.configs()["1"]
+    if cfg.stage1_from is not None:
+        c1 = replace(c1, out=shared_stage1(cfg.stage1_from / f"seed{seed}" / "stage1", c1))
     runs = {"stage1": _train_phases([c1])}
     for arm in cfg.arms:
         runs[arm] = _train_phases(_arm(c1, arm, root / "arms", cfg.p, cfg))
@@ -119,6 +129,21 @@ def train_seed(cfg: ExperimentConfig, seed: int) -> dict[str, tuple[Path, int]]:
     return runs
 
 
+def shared_stage1(out: Path, c1: Any) -> Path:
+    """`out`, once checked to hold a finished stage 1 of `c1`'s budget: train() would
+    otherwise go on training (or restart) another experiment's run."""
+    last = latest_checkpoint(out)
+    if last is None:
+        raise ConfigError(f"stage1_from: {out} holds no checkpoint; train that experiment first")
+    seen, want = int(read_info(last).get("tokens_seen") or 0), c1.tokens
+    step_tokens = c1.batch_size * c1.sequence.context * max(1, c1.grad_accum)
+    if want is not None and not want <= seen < want + step_tokens:
+        raise ConfigError(f"stage1_from: {out} trained {seen:,} tokens, this experiment's stage 1 "
+                          f"is {want:,}; give the same --budget-tokens and stage-1 ratio, and let "
+                          "that stage 1 finish")
+    return out
+
+
 def _arm(c1: Any, arm: str, root: Path, p: float, cfg: ExperimentConfig) -> list:
     return arm_configs(c1, arm, root, p=p, ratios=cfg.ratios)
 
@@ -126,7 +151,7 @@ def _arm(c1: Any, arm: str, root: Path, p: float, cfg: ExperimentConfig) -> list
 def _train_phases(configs: list) -> tuple[Path, int]:
     tokens, path = 0, None
     for c in configs:
-        path = train(c)
+        path = finished_run(c) or train(c)
         tokens += int(read_info(path).get("tokens_seen") or 0)
     return Path(path), tokens
 
@@ -135,6 +160,11 @@ def assess(ckpt: Path, cfg: ExperimentConfig) -> dict:
     """Evaluation (with per-item outcomes) and alignment per layer (with per-pair values) of
     one checkpoint."""
 
+    cache, key = Path(ckpt) / ASSESS_FILE, assess_key(cfg)
+    if cache.exists():
+        stored = json.loads(cache.read_text())
+        if stored.get("key") == key:
+            return stored["result"]
     # the eval dir (not loaded items) goes in: evaluate and probe check its tokenizer
     ev = evaluate_checkpoint(ckpt, cfg.eval_dir, limit=cfg.eval_limit, keep_outcomes=True,
                              out=Path(ckpt) / "eval_results.json", progress=cfg.progress)
@@ -142,7 +172,23 @@ def assess(ckpt: Path, cfg: ExperimentConfig) -> dict:
     if len(read_jsonl(eval_dir_of(cfg.eval_dir) / "aligned.jsonl")) >= 2:  # probing needs 2
         res["alignment"] = probe_checkpoint(ckpt, cfg.eval_dir, limit=cfg.probe_limit,
                                             progress=cfg.progress, keep_pairs=True)["layers"]
+    write_json_atomic(cache, {"key": key, "result": res}, indent=None)
     return res
+
+
+ASSESS_FILE = "assess.json"  # per checkpoint: assess()'s result, reused while its key holds
+
+
+def assess_key(cfg: ExperimentConfig) -> dict:
+    """What an assessment depends on besides the checkpoint: the eval set's identity (its
+    files' sizes and, when built by slmlab corpus, eval.json's key and counts, so a rebuilt
+    set is scored again) and the limits."""
+    d = eval_dir_of(cfg.eval_dir)
+    ident = {f.name: f.stat().st_size for f in sorted(d.glob("*.jsonl"))}
+    if (d / "eval.json").exists():
+        info = json.loads((d / "eval.json").read_text())
+        ident.update({k: info.get(k) for k in ("key", "counts")})
+    return {"eval": ident, "eval_limit": cfg.eval_limit, "probe_limit": cfg.probe_limit}
 
 
 def mean_over_seeds(per_seed: dict[int, dict], seeds: list[int] | None = None) -> dict:

@@ -65,7 +65,7 @@ def write_text_atomic(path: Path, text: str) -> None:
         fh.write(text)
 
 
-def write_json_atomic(path: Path, data: Any, indent: int = 1) -> None:
+def write_json_atomic(path: Path, data: Any, indent: int | None = 1) -> None:
     write_text_atomic(Path(path), json.dumps(data, indent=indent))
 
 

@@ -9,7 +9,8 @@ script (`scripts/gpu_experiment.sh`, whose flags mirror `gpu_reproduction`) star
 
 - `quickstart(cfg)`: the whole pipeline on the offline world at CPU size (~10 min, 2 cores);
 - `notebook_world(run_dir, world)`: the small world the six teaching notebooks share;
-- `gpu_reproduction(run, ...)`: the paper's comparison on one GPU (arms x seeds, fr-only, p sweep);
+- `gpu_reproduction(run, ...)`: the paper's comparison on one GPU (arms x seeds; fr-only, p sweep and
+  fine-tuning share continuing the first seed's stage 1);
 - `demo_model(run, ...)`: the demo's default model (tiny preset, the paper's three stages).
 
 `slmlab recipe NAME --print` shows a plan's configs as JSON without running anything.
@@ -179,22 +180,26 @@ def gpu_reproduction(run: str | Path = "runs/gpu", stories: int = 36_000,
                      preset: str = "small", device: str = "cuda", eval_items: int = 1000,
                      sweep_p: Iterable[float] = (0.1, 0.3, 0.7, 0.9), tokenizer: str = "neural",
                      workers: int = 0) -> Plan:
-    """The paper's comparison on one GPU: four arms x seeds, fr-only for the first seed, and
-    the French-probability sweep of interleave+finetune (the same runs as
-    scripts/gpu_experiment.sh's corpus, exp and sweep steps)."""
+    """The paper's comparison on one GPU: four arms x seeds; then, for the first seed and
+    continuing its stage 1, fr-only, the French-probability sweep of interleave+finetune and
+    the fine-tuning share 30/85 (scripts/gpu_experiment.sh's corpus, exp and extras steps)."""
     run, seeds = Path(run), tuple(seeds)
     corpus = _gpu_corpus(run, stories, eval_items, tokenizer, workers)
+    main = run / f"exp-{preset}"
 
-    def exp(out: str, seeds: tuple[int, ...], arms: tuple[str, ...], sweep=()) -> Step:
+    def exp(out: Path, seeds: tuple[int, ...], arms: tuple[str, ...], **more) -> Step:
         return Step("experiment", dict(
-            corpus=corpus.out, out=str(run / out), budget_tokens=budget_tokens, preset=preset,
-            seeds=seeds, arms=arms, sweep_p=tuple(sweep), context=1024, eval_limit=eval_items,
-            probe_limit=500, train=_gpu_train(device)))
+            corpus=corpus.out, out=str(out), budget_tokens=budget_tokens, preset=preset,
+            seeds=seeds, arms=arms, context=1024, eval_limit=eval_items, probe_limit=500,
+            train=_gpu_train(device), **more))
 
-    steps = {"exp": exp(f"exp-{preset}", seeds, ("en-only", "mixed", "interleave",
-                                                 "interleave+finetune")),
-             "exp-fr": exp(f"exp-{preset}-fr", seeds[:1], ("fr-only",)),
-             "sweep": exp(f"sweep-{preset}", seeds[:1], ("interleave+finetune",), sweep_p)}
+    extra = dict(stage1_from=str(main))
+    steps = {"exp": exp(main, seeds, ("en-only", "mixed", "interleave", "interleave+finetune")),
+             "exp-fr": exp(run / f"exp-{preset}-fr", seeds[:1], ("fr-only",), **extra),
+             "sweep": exp(run / f"sweep-{preset}", seeds[:1], ("interleave+finetune",),
+                          sweep_p=tuple(sweep_p), **extra),
+             "ft30": exp(run / f"ft30-{preset}", seeds[:1], ("interleave+finetune",),
+                         ratios=(50, 5, 30), **extra)}
     return Plan("gpu-reproduction", corpus, steps)
 
 

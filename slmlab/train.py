@@ -598,6 +598,22 @@ def _progress(cfg, t: Trainer):
     return progress_bar(t.total, f"stage {cfg.stage}", initial=t.step, unit="step")
 
 
+FINISHED_KEYS = ("preset", "lr", "batch_size", "grad_accum", "seed", "sequence", "init_from")
+
+
+def finished_run(cfg: TrainConfig, world: int = 1) -> Path | None:
+    """The final checkpoint of `cfg`'s run when it already trained its whole budget with the
+    same settings (FINISHED_KEYS), else None. Builds no trainer and takes no lock: no corpus
+    load, so experiments that share a finished stage 1 can all read it at once."""
+    last = ck.latest_checkpoint(Path(cfg.out), warn=False)
+    if last is None:
+        return None
+    info, total = read_info(last), cfg.total_steps(world)
+    saved, now = info.get("config") or {}, cfg.to_dict()
+    same = all(saved.get(k) == now.get(k) for k in FINISHED_KEYS)
+    return last if same and info.get("total_steps") == total and info.get("step", 0) >= total else None
+
+
 def train(cfg: TrainConfig) -> Path:
     """Train (or resume) the run `cfg` describes; returns the final checkpoint dir.
 

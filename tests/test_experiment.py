@@ -137,3 +137,35 @@ def test_config_errors_name_the_field(corpus, tmp_path):
         ex.ExperimentConfig(corpus=corpus, out=tmp_path, budget_tokens=10, eval_dir=tmp_path / "x")
     with pytest.raises(ValueError, match="budget_tokens"):
         ex.ExperimentConfig(corpus=corpus, out=tmp_path, budget_tokens=0)
+
+
+def test_rerun_reuses_assessments_and_stage1_from_shares_stage1(corpus, tmp_path, monkeypatch):
+    """A rerun scores nothing again (assess.json per checkpoint); an experiment given
+    --stage1-from continues that run's stage 1 instead of training its own, and refuses one of
+    another budget."""
+    torch.set_num_threads(1)
+    kw = dict(corpus=corpus, preset="tiny", budget_tokens=600, seeds=(0,), context=64,
+              train={"batch_size": 2, "warmup": 0, "log_every": 1000, "device": "cpu"})
+    first = ex.run_experiment(ex.ExperimentConfig(out=tmp_path / "a", arms=("mixed",), **kw))
+    calls = []
+    real = ex.evaluate_checkpoint
+    monkeypatch.setattr(ex, "evaluate_checkpoint", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    trained = []
+    real_train = ex.train
+    monkeypatch.setattr(ex, "train", lambda c: trained.append(c.stage) or real_train(c))
+    again = ex.run_experiment(ex.ExperimentConfig(out=tmp_path / "a", arms=("mixed",), **kw))
+    assert calls == [] and trained == []  # finished runs are not even reloaded
+    assert again["arms"]["mixed"]["pooled"]["tasks"] == first["arms"]["mixed"]["pooled"]["tasks"]
+
+    other = ex.run_experiment(ex.ExperimentConfig(out=tmp_path / "b", arms=("fr-only",),
+                                                  stage1_from=tmp_path / "a", **kw))
+    assert not (tmp_path / "b" / "seed0" / "stage1").exists()
+    assert [Path(c).parts[-3:-1] for c in calls] == [("fr-only", "phase1")]  # stage 1: cached
+    assert trained == ["fr-only"]
+    assert other["arms"]["stage1"]["pooled"]["tasks"] == first["arms"]["stage1"]["pooled"]["tasks"]
+    with pytest.raises(ValueError, match="stage1_from: .* trained"):
+        ex.run_experiment(ex.ExperimentConfig(out=tmp_path / "c", arms=("fr-only",),
+                                              stage1_from=tmp_path / "a", **{**kw, "budget_tokens": 900}))
+    with pytest.raises(ValueError, match="holds no checkpoint"):
+        ex.run_experiment(ex.ExperimentConfig(out=tmp_path / "d", arms=("fr-only",),
+                                              stage1_from=tmp_path / "b", **kw))

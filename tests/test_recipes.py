@@ -70,9 +70,13 @@ def test_gpu_recipe_matches_the_gpu_script():
     assert exp["seeds"] == [int(s) for s in _script_default(script, "SEEDS").split()]
     assert exp["preset"] == _script_default(script, "PRESET")
     assert sweep["sweep_p"] == [float(p) for p in _script_default(script, "SWEEP_P").split()]
-    flags = dict(re.findall(r"--(batch-size|lr|warmup|log-every|probe-limit|aligned-pairs) (\S+)",
-                            script))
-    assert exp["train"]["batch_size"] == int(flags["batch-size"])
+    ft = plan["steps"]["ft30"]  # the extras continue the main run's stage 1, as the script's
+    assert re.search(r"--stage1-from \"\$RUN/exp-\$PRESET\"", script)
+    assert {sweep["stage1_from"], ft["stage1_from"]} == {exp["out"]}
+    assert ft["ratios"] == [float(r) for r in re.search(r"--ratios ([0-9,]+)", script).group(1).split(",")]
+    flags = dict(re.findall(r"--(lr|warmup|log-every|probe-limit|aligned-pairs) (\S+)", script))
+    assert exp["train"]["batch_size"] == int(_script_default(script, "BATCH"))
+    assert exp["context"] == int(_script_default(script, "CONTEXT"))
     assert exp["train"]["lr"] == float(flags["lr"])
     assert exp["train"]["warmup"] == int(flags["warmup"])
     assert exp["probe_limit"] == int(flags["probe-limit"])
