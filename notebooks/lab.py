@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 import warnings
 from pathlib import Path
 from typing import Sequence
@@ -42,6 +43,14 @@ RECIPE_ARMS = {"stage1": "1", "interleave+finetune": "3"}
 
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent
+# the committed GPU reproduction (issue 13): results/<run>/<experiment>/results.json
+GPU_RUN = NOTEBOOKS_DIR.parent / "results" / "experiment-small-h200-36k"
+
+
+def gpu_results(experiment: str = "exp-small") -> dict:
+    """One experiment of the committed GPU reproduction (its README says how it ran):
+    "exp-small" (four arms x three seeds), "exp-small-fr", "sweep-small" or "ft30-small"."""
+    return json.loads((GPU_RUN / experiment / "results.json").read_text())
 
 
 def notebook_run_dir(run_dir: str | Path | None = None) -> Path:
