@@ -55,6 +55,18 @@ def test_each_subcommand_has_help(name, capsys):
     assert f"slmlab {name}" in capsys.readouterr().out
 
 
+def test_training_commands_need_no_audio_library():
+    """A GPU machine without soundfile (or espeak-ng) can still train and run experiments:
+    the CLI imports audio libraries only in the commands that read or write audio."""
+    code = ("import sys; sys.modules['soundfile'] = None; sys.modules['espeakng_loader'] = None\n"
+            "from slmlab.cli import main\n"
+            "for cmd in ('train', 'experiment', 'stages', 'evaluate', 'probe'):\n"
+            "    try:\n        main([cmd, '--help'])\n    except SystemExit as e:\n"
+            "        assert e.code == 0, cmd\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
 def test_a_command_module_that_fails_to_import_is_an_error(monkeypatch):
     """A broken stage module must not silently remove its subcommand."""
     import slmlab.cli as cli

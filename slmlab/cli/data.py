@@ -10,7 +10,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import soundfile as sf
 import torch
 
 from slmlab.cli_args import add_config_args, config_kwargs
@@ -202,6 +201,8 @@ def _resynth(args) -> int:
     audio = tok.decode(units)[0].detach().cpu().float().numpy()
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
+    import soundfile as sf  # here, not at the top: train/experiment need no audio library
+
     sf.write(out, audio, tok.sample_rate)
     print(f"{args.audio}: {units.shape[1]} units ({tok.name}) -> {out} "
           f"({len(audio) / tok.sample_rate:.2f} s)")

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
 from slmlab.cli_args import add_config_args, config_kwargs
 from slmlab.config import check_choice, check_device, check_positive
@@ -155,6 +154,8 @@ def output_path(path: str) -> Path:
     out = Path(path)
     if out.is_dir():
         raise ValueError(f"-o {out} is a directory; give a file name such as {out / 'out.wav'}")
+    import soundfile as sf  # here, not at the top: train/experiment need no audio library
+
     formats = {k.lower() for k in sf.available_formats()}
     ext = out.suffix.lower().lstrip(".")
     if ext not in formats:
