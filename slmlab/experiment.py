@@ -119,7 +119,7 @@ def train_seed(cfg: ExperimentConfig, seed: int) -> dict[str, tuple[Path, int]]:
                     train={"progress": cfg.progress, **cfg.train})
     c1 = recipe.configs()["1"]
     if cfg.stage1_from is not None:
-        c1 = replace(c1, out=shared_stage1(cfg.stage1_from / f"seed{seed}" / "stage1", c1))
+        c1 = shared_stage1(cfg.stage1_from / f"seed{seed}" / "stage1", c1)
     runs = {"stage1": _train_phases([c1])}
     for arm in cfg.arms:
         runs[arm] = _train_phases(_arm(c1, arm, root / "arms", cfg.p, cfg))
@@ -129,19 +129,20 @@ def train_seed(cfg: ExperimentConfig, seed: int) -> dict[str, tuple[Path, int]]:
     return runs
 
 
-def shared_stage1(out: Path, c1: Any) -> Path:
-    """`out`, once checked to hold a finished stage 1 of `c1`'s budget: train() would
-    otherwise go on training (or restart) another experiment's run."""
+def shared_stage1(out: Path, c1: Any) -> Any:
+    """`c1` moved to `out`, once `out` is checked to hold `c1`'s finished stage 1 (same budget
+    and settings: train.finished_run): train() would otherwise go on training (or restart)
+    another experiment's run."""
     last = latest_checkpoint(out)
     if last is None:
         raise ConfigError(f"stage1_from: {out} holds no checkpoint; train that experiment first")
-    seen, want = int(read_info(last).get("tokens_seen") or 0), c1.tokens
-    step_tokens = c1.batch_size * c1.sequence.context * max(1, c1.grad_accum)
-    if want is not None and not want <= seen < want + step_tokens:
+    shared = replace(c1, out=out)
+    if finished_run(shared) is None:
+        seen = int(read_info(last).get("tokens_seen") or 0)
         raise ConfigError(f"stage1_from: {out} trained {seen:,} tokens, this experiment's stage 1 "
-                          f"is {want:,}; give the same --budget-tokens and stage-1 ratio, and let "
-                          "that stage 1 finish")
-    return out
+                          f"is {c1.tokens:,}; give the same corpus, --budget-tokens, stage-1 "
+                          "ratio and training settings, and let that stage 1 finish")
+    return shared
 
 
 def _arm(c1: Any, arm: str, root: Path, p: float, cfg: ExperimentConfig) -> list:

@@ -602,15 +602,18 @@ FINISHED_KEYS = ("preset", "lr", "batch_size", "grad_accum", "seed", "sequence",
 
 
 def finished_run(cfg: TrainConfig, world: int = 1) -> Path | None:
-    """The final checkpoint of `cfg`'s run when it already trained its whole budget with the
-    same settings (FINISHED_KEYS), else None. Builds no trainer and takes no lock: no corpus
-    load, so experiments that share a finished stage 1 can all read it at once."""
+    """The final checkpoint of `cfg`'s run when it already trained its whole budget on the
+    same corpus (its corpus_id: content and tokenizer) with the same settings (FINISHED_KEYS),
+    else None. Builds no trainer and takes no lock: only meta.json is read, not the corpus, so
+    experiments that share a finished stage 1 can all read it at once."""
     last = ck.latest_checkpoint(Path(cfg.out), warn=False)
     if last is None:
         return None
     info, total = read_info(last), cfg.total_steps(world)
     saved, now = info.get("config") or {}, cfg.to_dict()
-    same = all(saved.get(k) == now.get(k) for k in FINISHED_KEYS)
+    meta = Path(cfg.corpus) / "meta.json"
+    same = (all(saved.get(k) == now.get(k) for k in FINISHED_KEYS) and meta.exists()
+            and info.get("corpus_id") == corpus_id(json.loads(meta.read_text())))
     return last if same and info.get("total_steps") == total and info.get("step", 0) >= total else None
 
 

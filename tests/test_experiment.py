@@ -166,6 +166,16 @@ def test_rerun_reuses_assessments_and_stage1_from_shares_stage1(corpus, tmp_path
     with pytest.raises(ValueError, match="stage1_from: .* trained"):
         ex.run_experiment(ex.ExperimentConfig(out=tmp_path / "c", arms=("fr-only",),
                                               stage1_from=tmp_path / "a", **{**kw, "budget_tokens": 900}))
+    # a finished run counts only for the corpus it was trained on
+    from dataclasses import replace
+
+    from slmlab.stages import Recipe
+    from slmlab.train import finished_run
+
+    c1 = Recipe(corpus=corpus, out=tmp_path / "a" / "seed0", preset="tiny", total_tokens=600,
+                context=64, seed=0, train={"progress": False, **kw["train"]}).configs()["1"]
+    other = fake_corpus(tmp_path / "other", n_train=9, n_heldout=2, n_units=N_UNITS)
+    assert finished_run(c1) is not None and finished_run(replace(c1, corpus=other)) is None
     with pytest.raises(ValueError, match="holds no checkpoint"):
         ex.run_experiment(ex.ExperimentConfig(out=tmp_path / "d", arms=("fr-only",),
                                               stage1_from=tmp_path / "b", **kw))
