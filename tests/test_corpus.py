@@ -151,3 +151,24 @@ def test_corpus_from_audio(built, tmp_path):
     with pytest.raises(ValueError, match="line 1"):
         build_corpus_from_audio(manifest, str(built / "tokenizer"), tmp_path / "v",
                                   progress=False)
+
+
+def test_neural_units_are_encoded_where_the_build_can(monkeypatch):
+    # a visible GPU: the neural encoder runs there inside each worker, Mimi in one process per
+    # GPU, the built-in k-means on the CPU; device 'cpu' keeps everything on the CPU
+    import torch
+    from types import SimpleNamespace
+
+    from slmlab.corpus.build import encode_devices, worker_device
+
+    neural, mimi, builtin = (SimpleNamespace(kind=k) for k in ("neural", "mimi", "builtin"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    auto, cpu = K.CorpusConfig(device="auto"), K.CorpusConfig(device="cpu")
+    assert [worker_device(auto, t) for t in (neural, mimi, builtin)] == ["cuda", "cpu", "cpu"]
+    assert encode_devices(auto, mimi) == ["cuda:0", "cuda:1"] and encode_devices(auto, neural) == []
+    assert worker_device(cpu, neural) == "cpu" and encode_devices(cpu, mimi) == []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert worker_device(auto, neural) == "cpu"
+    with pytest.raises(ConfigError, match="no GPU"):
+        worker_device(K.CorpusConfig(device="cuda"), neural)

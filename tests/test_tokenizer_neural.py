@@ -15,7 +15,8 @@ from slmlab.speech.perturb import Perturbation, perturb
 from slmlab.speech.phones import unit_edit_distance
 from slmlab.tokenizers import BuiltinTokenizer, TokenizerError, load_tokenizer
 from slmlab.tokenizers import pretrained_dir
-from slmlab.tokenizers.neural import NeuralTokenizer, UnitDecoder, UnitEncoder
+from slmlab.tokenizers.neural import (NeuralTokenizer, UnitDecoder, UnitEncoder,
+                                     _length_batches)
 from slmlab.tokenizers.neural_train import (NeuralTrainConfig, sinkhorn, spherical_kmeans,
                                             train_neural)
 
@@ -67,6 +68,42 @@ def test_encoding_is_deterministic_and_batch_invariant(tok, speech):
     both = tok.encode(torch.cat([a, b]))
     assert torch.equal(both[0], tok.encode(a)[0]) and torch.equal(both[1], tok.encode(b)[0])
     assert torch.equal(tok.encode(a), tok.encode(a.clone()))
+
+
+def test_padded_batches_give_each_sentence_its_own_units(tok, speech):
+    # sentences of different lengths (and an empty one) batched with zero padding: each item is
+    # masked to its own length, so its units are exactly those it gets alone; the naive
+    # padded batch (statistics and convs over the padding) moves them
+    fr = synthesize(FR, voices("fr")[0])
+    wavs = [speech[0], fr, np.zeros(0, np.float32), speech[1][: len(speech[1]) // 3]]
+    alone = [tok.encode_np(w) for w in wavs]
+    batched = tok.encode_list(wavs)
+    assert [len(u) for u in batched] == [len(u) for u in alone] and len(batched[2]) == 0
+    for a, b in zip(alone, batched):
+        assert np.array_equal(a, b)
+    short = wavs[3]
+    padded = torch.zeros(1, len(speech[0]))
+    padded[0, : len(short)] = torch.from_numpy(short)
+    naive = tok.encode(padded)[0, : len(alone[3])].numpy()
+    assert (naive != alone[3]).mean() > 0.05, "padding should matter when it is not masked"
+
+
+def test_padded_embeddings_match_alone_and_batches_respect_the_budget():
+    t = _toy(1)
+    rng = np.random.default_rng(0)
+    wavs = [rng.standard_normal(n).astype(np.float32) * 0.1 for n in (3000, 24_000, 9_000)]
+    frames = torch.tensor([t.n_frames(len(w)) for w in wavs])
+    pad = torch.zeros(3, len(wavs[1]))
+    for i, w in enumerate(wavs):
+        pad[i, : len(w)] = torch.from_numpy(w)
+    z = t.embed(pad, frames)  # [3, F_max, dim]
+    for i, w in enumerate(wavs):
+        alone = t.embed(torch.from_numpy(w)[None])[0]
+        assert torch.allclose(z[i, : int(frames[i])], alone, atol=1e-5)
+    # two items of 24,000 samples exceed a 40,000-sample budget: the batches split
+    assert _length_batches([0, 2, 1], [3000, 24_000, 9_000], 40_000) == [[0, 2], [1]]
+    assert _length_batches([0, 2, 1], [3000, 24_000, 9_000], 10**6) == [[0, 2, 1]]
+    assert [len(u) for u in t.encode_list(wavs, batch_samples=10_000)] == frames.tolist()
 
 
 # Same words under a voice change vs different words (the floor, ~1). Limits are the values

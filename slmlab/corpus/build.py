@@ -13,7 +13,8 @@ Layout of a corpus directory (`build_corpus(cfg)` returns it):
 Rows: `story_id, sentence_idx, lang, voice, text, units (int16 list), split`; for each story,
 sentence by sentence, EN then FR. Work is spread over CPU processes (each with its own espeak-ng
 engine and tokenizer, one torch thread); with Mimi on GPUs, CPU processes synthesize and one
-process per GPU encodes in batches (`Tokenizer.encode_list`).
+process per GPU encodes in batches (`Tokenizer.encode_list`); with the neural tokenizer and a
+GPU, each worker encodes its own shard there in padded batches (`worker_device`).
 """
 
 from __future__ import annotations
@@ -249,29 +250,45 @@ def pending(tasks: list[dict], out: Path) -> list[dict]:
     return [t for t in tasks if not (out / "shards" / SHARD_FMT.format(t["index"])).exists()]
 
 
-def encode_devices(cfg: CorpusConfig, tok) -> list[str]:
-    """GPUs that should encode in batches ([] means: encode inside the CPU workers)."""
+def _gpus(cfg: CorpusConfig) -> int:
+    """How many GPUs the build may use (0 for device 'cpu' or none visible)."""
     import torch
 
-    if cfg.device == "cpu" or getattr(tok, "kind", "") != "mimi":
-        return []
+    if cfg.device == "cpu":
+        return 0
     if not torch.cuda.is_available():
         if cfg.device == "cuda":
             raise C.ConfigError("device is 'cuda' but no GPU is visible; use device='auto'")
+        return 0
+    return torch.cuda.device_count()
+
+
+def encode_devices(cfg: CorpusConfig, tok) -> list[str]:
+    """GPUs on which one process per GPU encodes Mimi's batches ([] means: encode inside the
+    CPU workers). Only Mimi: its encoder is too big for one copy per worker."""
+    if getattr(tok, "kind", "") != "mimi":
         return []
-    return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    return [f"cuda:{i}" for i in range(_gpus(cfg))]
 
 
-def run_cpu_shards(tasks: list[dict], tokenizer_path: str, cfg: CorpusConfig) -> list[dict]:
-    """Each worker synthesizes, tokenizes and writes whole shards (always in worker processes,
-    so the caller's torch thread settings are left alone). Each shard runs in a fresh process
-    (see `worker.pool`), so a rebuilt shard is identical to the first build."""
+def worker_device(cfg: CorpusConfig, tok) -> str:
+    """Where each CPU worker runs the neural encoder on its own shard's padded batches: the
+    GPU when one is visible (the encoder is ~60% of a worker's CPU time, a handful of launches
+    per shard on a GPU), else the CPU. Audio then never leaves the worker that made it."""
+    return "cuda" if getattr(tok, "kind", "") == "neural" and _gpus(cfg) else "cpu"
+
+
+def run_cpu_shards(tasks: list[dict], tokenizer_path: str, cfg: CorpusConfig,
+                   device: str = "cpu") -> list[dict]:
+    """Each worker synthesizes, tokenizes (on `device`) and writes whole shards (always in
+    worker processes, so the caller's torch thread settings are left alone). Each shard runs
+    in a fresh process (see `worker.pool`), so a rebuilt shard is identical to the first build."""
     if not tasks:
         return []
     n = min(W.n_workers(cfg.workers), len(tasks))
     bar = W.progress(len(tasks), "corpus shards", cfg.progress)
     stats = []
-    with W.pool(n, tokenizer_path) as pool:
+    with W.pool(n, tokenizer_path, device) as pool:
         for s in pool.imap_unordered(_make_shard, tasks):
             stats.append(s)
             bar.update()
@@ -397,20 +414,20 @@ def _build_corpus(cfg: CorpusConfig) -> Path:
     t_tok = time.time() - t0
     tasks = shard_tasks(cfg, out, stories)
     todo = pending(tasks, out)
-    devices = encode_devices(cfg, tok)
+    devices, device = encode_devices(cfg, tok), worker_device(cfg, tok)
     if devices:
         run_device_shards(todo, tok_path, cfg, devices)
     else:
-        run_cpu_shards(todo, tok_path, cfg)
+        run_cpu_shards(todo, tok_path, cfg, device)
     t_shards = time.time() - t0 - t_tok
     eval_counts = None
     if cfg.eval_items:
-
         eval_counts = build_eval(out / "eval", tok_path, cfg, devices,
-                                 tokenizer=tokenizer_info(tok, tok_path))
+                                 tokenizer=tokenizer_info(tok, tok_path), device=device)
     write_meta(out, cfg, tok, tok_path, len(tasks), eval_counts,
                timing={"tokenizer_s": round(t_tok, 2), "shards_s": round(t_shards, 2),
-                       "total_s": round(time.time() - t0, 2), "shards_built": len(todo)})
+                       "total_s": round(time.time() - t0, 2), "shards_built": len(todo),
+                       "encode_device": ",".join(devices) or device})
     return out
 
 

@@ -82,7 +82,8 @@ def synthesize_rows(rows: list[dict]) -> list[np.ndarray]:
 
 
 def encode_wavs(tok, wavs: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Units (int16 [F]) per waveform: batched when the tokenizer can pad (Mimi), else one by one."""
+    """Units (int16 [F]) per waveform: batched when the tokenizer can pad (Mimi, neural), else
+    one by one."""
     if hasattr(tok, "encode_list"):
         return [np.asarray(u, np.int16) for u in tok.encode_list(list(wavs))]
     return [np.asarray(tok.encode_np(w), np.int16) for w in wavs]

@@ -36,7 +36,7 @@ def load_tokenizer(path: str | Path, device: str | None = None) -> Tokenizer:
     if meta is not None and meta.get("kind") == "builtin":
         return BuiltinTokenizer.load(p)
     if meta is not None and meta.get("kind") == "neural":
-        return NeuralTokenizer.load(p)
+        return NeuralTokenizer.load(p, device)
     if meta is not None or p.suffix in (".safetensors", ".pt", ".bin") or \
             (p.is_dir() and (any(p.glob("*.safetensors")) or (p / "config.json").exists())):
         return _mimi(p, device)

@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -46,6 +47,25 @@ DYN_RANGE = 0.0
 GATE_DB = 45.0
 
 
+def _exact_convs():
+    """cuDNN without TF32: GPU units then match CPU units (TF32's 10-bit mantissa flips
+    near-tie nearest centroids). No effect on the CPU."""
+    return torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=False,
+                                      allow_tf32=False)
+
+
+def _length_batches(order: list[int], lengths: list[int], budget: int) -> list[list[int]]:
+    """Split `order` (indices sorted by length) into runs whose padded size (count x longest)
+    stays within `budget` samples; one item alone may exceed it."""
+    batches: list[list[int]] = []
+    for i in order:
+        if batches and (len(batches[-1]) + 1) * lengths[i] <= budget:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
+
+
 class ConvBlock(nn.Module):
     """Residual block: LayerNorm over channels (per frame: no time statistics, so a frame's
     output never depends on padding far away) -> conv -> GELU -> 1x1 conv."""
@@ -56,8 +76,10 @@ class ConvBlock(nn.Module):
         self.conv = nn.Conv1d(width, width, kernel, padding=kernel // 2)
         self.mix = nn.Conv1d(width, width, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x [B, C, T]
+    def forward(self, x: torch.Tensor, keep=None) -> torch.Tensor:  # x [B, C, T]
         h = self.norm(x.transpose(1, 2)).transpose(1, 2)
+        if keep is not None:  # padded frames: zero, as the conv's own padding (see UnitEncoder)
+            h = keep(h)
         return x + self.mix(nn.functional.gelu(self.conv(h)))
 
 
@@ -75,12 +97,37 @@ class UnitEncoder(nn.Module):
         self.norm = nn.LayerNorm(width)
         self.proj = nn.Linear(width, dim)
 
-    def forward(self, lm: torch.Tensor) -> torch.Tensor:
+    def forward(self, lm: torch.Tensor, frames: torch.Tensor | None = None) -> torch.Tensor:
+        """lm [B, 8F, 80] -> z [B, F, dim]. `frames` [B] (unit frames of each item, <= F): the
+        items are padded to F, and every conv input is zeroed past its item's end, exactly as
+        a conv zero-pads an item given alone, so a padded batch gives each item the z it gets
+        on its own (up to float rounding). None: every item fills all F frames."""
         if lm.shape[1] % SUB:
             raise ValueError(f"log-mel length must be a multiple of {SUB}; got {lm.shape[1]}")
-        h = self.top(self.pool(self.mid(self.down(lm.transpose(1, 2)))))  # [B, C, F]
+        keep = (lambda per: None) if frames is None else (lambda per: _keeper(frames, per))
+        conv1, act1, conv2, act2 = self.down
+        x = _apply(keep(SUB), lm.transpose(1, 2))  # [B, 80, 8F] at 100 Hz
+        x = _apply(keep(4), act1(conv1(x)))  # 50 Hz
+        x = act2(conv2(x))  # [B, C, 2F] at 25 Hz
+        for block in self.mid:
+            x = block(x, keep(2))
+        h = self.pool(_apply(keep(2), x))  # [B, C, F] at 12.5 Hz
+        for block in self.top:
+            h = block(h, keep(1))
         z = self.proj(self.norm(h.transpose(1, 2)))
         return nn.functional.normalize(z, dim=-1)
+
+
+def _keeper(frames: torch.Tensor, per: int):
+    """x [B, C, T] -> x with frames t >= frames[b] * per zeroed (a rate of `per` per unit)."""
+    def keep(x: torch.Tensor) -> torch.Tensor:
+        valid = torch.arange(x.shape[-1], device=x.device)[None] < (frames * per)[:, None]
+        return x * valid[:, None, :].to(x.dtype)
+    return keep
+
+
+def _apply(keep, x: torch.Tensor) -> torch.Tensor:
+    return x if keep is None else keep(x)
 
 
 class UnitDecoder(nn.Module):
@@ -112,17 +159,29 @@ def noise_gate(wav: torch.Tensor, db: float = GATE_DB) -> torch.Tensor:
     return (blocks * keep[..., None]).reshape(b, n)[:, :t]
 
 
-def normalised_logmel(wav: torch.Tensor, fb: torch.Tensor,
-                      dyn_range: float = DYN_RANGE) -> torch.Tensor:
+def normalised_logmel(wav: torch.Tensor, fb: torch.Tensor, dyn_range: float = DYN_RANGE,
+                      frames: torch.Tensor | None = None) -> torch.Tensor:
     """wav [B, T] -> per-utterance, per-band standardised log-mel [B, 8F, 80], F = ceil(T/1920).
     Standardising per band removes the channel's and much of the speaker's spectral tilt;
-    `dyn_range` > 0 first clamps the floor (see DYN_RANGE)."""
+    `dyn_range` > 0 first clamps the floor (see DYN_RANGE). `frames` [B]: unit frames of each
+    zero-padded item; statistics then cover each item's own 8 * frames[b] rows only, and the
+    rows past its end are 0 (what an item given alone never has)."""
     f = math.ceil(wav.shape[-1] / (SUB * A_HOP))
-    lm = log_mel(wav.float(), fb, f * SUB)
+    lm = log_mel(wav.float(), fb, f * SUB)  # a zero-padded item's own rows are unchanged
+    if frames is None:
+        if dyn_range > 0:
+            lm = torch.maximum(lm, lm.amax((1, 2), keepdim=True) - dyn_range)
+        mu, sd = lm.mean(1, keepdim=True), lm.std(1, keepdim=True).clamp(min=1e-3)
+        return (lm - mu) / sd
+    valid = torch.arange(f * SUB, device=lm.device)[None] < (frames * SUB)[:, None]  # [B, 8F]
+    m = valid[..., None].to(lm.dtype)  # [B, 8F, 1]
     if dyn_range > 0:
-        lm = torch.maximum(lm, lm.amax((1, 2), keepdim=True) - dyn_range)
-    mu, sd = lm.mean(1, keepdim=True), lm.std(1, keepdim=True).clamp(min=1e-3)
-    return (lm - mu) / sd
+        top = lm.masked_fill(~valid[..., None], -torch.inf).amax((1, 2), keepdim=True)
+        lm = torch.maximum(lm, top - dyn_range)
+    n = m.sum(1, keepdim=True).clamp(min=1)
+    mu = (lm * m).sum(1, keepdim=True) / n
+    var = ((lm - mu) * m).pow(2).sum(1, keepdim=True) / (n - 1).clamp(min=1)  # unbiased, as std
+    return (lm - mu) / var.sqrt().clamp(min=1e-3) * m
 
 
 class NeuralTokenizer:
@@ -135,9 +194,14 @@ class NeuralTokenizer:
 
     def __init__(self, encoder: UnitEncoder, centroids: torch.Tensor,
                  decoder: UnitDecoder | None = None, info: dict | None = None, gl_iters: int = 32,
-                 dyn_range: float = DYN_RANGE, gate_db: float = GATE_DB):
-        self.encoder = encoder.eval().cpu()
+                 dyn_range: float = DYN_RANGE, gate_db: float = GATE_DB,
+                 device: str | None = None):
+        # the encoder runs on `device` (a GPU encodes a corpus's padded batches); the decoder
+        # and Griffin-Lim stay on the CPU
+        self.device = torch.device(device or "cpu")
+        self.encoder = encoder.eval().to(self.device)
         self.centroids = centroids.float().contiguous()  # [K, dim], unit rows (trainer normalises)
+        self._centroids_dev: torch.Tensor | None = None  # their copy on `device`, made once
         self.decoder = decoder.eval().cpu() if decoder is not None else None
         self.vocab_size = int(centroids.shape[0])
         self.name = f"neural-{self.vocab_size}-{self.frame_rate:g}hz"
@@ -152,21 +216,55 @@ class NeuralTokenizer:
         return math.ceil(n_samples / self.hop)
 
     @torch.no_grad()
-    def embed(self, wav: torch.Tensor) -> torch.Tensor:
-        """wav [B, T] at 24 kHz -> unit-rate embeddings z [B, ceil(T / 1920), dim]."""
-        wav = noise_gate(wav.cpu().float(), self.gate_db)
-        return self.encoder(normalised_logmel(wav, self.fb, self.dyn_range))
+    def embed(self, wav: torch.Tensor, frames: torch.Tensor | None = None) -> torch.Tensor:
+        """wav [B, T] at 24 kHz -> unit-rate embeddings z [B, ceil(T / 1920), dim] (on the
+        CPU). `frames` [B]: unit frames of each zero-padded item (see UnitEncoder.forward)."""
+        return self._embed(wav, frames).cpu()
+
+    def _embed(self, wav: torch.Tensor, frames: torch.Tensor | None) -> torch.Tensor:
+        """`embed` on the encoder's device."""
+        wav = noise_gate(wav.to(self.device, torch.float32), self.gate_db)  # pad stays silent
+        if frames is not None:
+            frames = frames.to(self.device)
+        with _exact_convs():
+            return self.encoder(normalised_logmel(wav, self.fb, self.dyn_range, frames), frames)
 
     @torch.no_grad()
     def encode(self, wav: torch.Tensor) -> torch.Tensor:
-        """wav [B, T] float at 24 kHz -> units [B, ceil(T / 1920)] long."""
+        """wav [B, T] float at 24 kHz -> units [B, ceil(T / 1920)] long (on the CPU)."""
         if check_wav(wav) is None:
             return torch.zeros(wav.shape[0], 0, dtype=torch.long)
-        z = self.embed(wav)
-        return (z @ self.centroids.T).argmax(-1)  # nearest centroid on the sphere
+        return self._nearest(self._embed(wav, None))
+
+    def _nearest(self, z: torch.Tensor) -> torch.Tensor:
+        """z [B, F, dim] on the encoder's device -> units [B, F] on the CPU: the nearest
+        centroid on the sphere (on a GPU too: [B*F, dim] x [dim, K] is most of a CPU's work)."""
+        if self._centroids_dev is None:
+            self._centroids_dev = self.centroids.to(self.device)
+        return (z @ self._centroids_dev.T).argmax(-1).cpu()
 
     def encode_np(self, wav: np.ndarray) -> np.ndarray:
         return encode_np(self, wav)
+
+    @torch.no_grad()
+    def encode_list(self, wavs: Sequence[np.ndarray],
+                    batch_samples: int = 2 ** 23) -> list[np.ndarray]:
+        """Units (int16 [ceil(T_i / 1920)]) of each float32 wav [T_i], encoded in zero-padded
+        batches of similar lengths (at most `batch_samples` samples, padding included) with
+        each item masked to its own length: the units equal `encode_np` item by item (up to
+        float rounding), in a handful of launches on a GPU instead of one per sentence."""
+        out: list[np.ndarray] = [np.zeros(0, np.int16)] * len(wavs)
+        order = sorted((i for i in range(len(wavs)) if len(wavs[i])), key=lambda i: len(wavs[i]))
+        for batch in _length_batches(order, [len(w) for w in wavs], batch_samples):
+            t = len(wavs[batch[-1]])  # the longest (sorted)
+            wav = torch.zeros(len(batch), t)
+            for row, i in enumerate(batch):
+                wav[row, :len(wavs[i])] = torch.from_numpy(np.asarray(wavs[i], np.float32))
+            frames = torch.tensor([self.n_frames(len(wavs[i])) for i in batch])
+            units = self._nearest(self._embed(wav, frames)).numpy().astype(np.int16)
+            for row, i in enumerate(batch):
+                out[i] = units[row, :int(frames[row])]
+        return out
 
     @torch.no_grad()
     def decode(self, units: torch.Tensor, seed: int = 0) -> torch.Tensor:
@@ -191,7 +289,7 @@ class NeuralTokenizer:
         out["centroids"] = self.centroids
         if self.decoder is not None:
             out.update({f"decoder.{k}": v for k, v in self.decoder.state_dict().items()})
-        return {k: v.detach().float().contiguous() for k, v in out.items()}
+        return {k: v.detach().float().cpu().contiguous() for k, v in out.items()}
 
     def _config(self) -> dict:
         return {"kind": self.kind, "name": self.name, "frame_rate": self.frame_rate,
@@ -232,9 +330,10 @@ class NeuralTokenizer:
                     for t in m.state_dict().values():
                         t.copy_(t.half().float())
             self.centroids = self.centroids.half().float()
+            self._centroids_dev = None
 
     @classmethod
-    def load(cls, path: str | Path) -> "NeuralTokenizer":
+    def load(cls, path: str | Path, device: str | None = None) -> "NeuralTokenizer":
         from safetensors.torch import load_file
 
         p = Path(path)
@@ -251,7 +350,7 @@ class NeuralTokenizer:
             dec = UnitDecoder(meta["vocab_size"], **meta["decoder"])
             dec.load_state_dict({k[8:]: v for k, v in w.items() if k.startswith("decoder.")})
         tok = cls(enc, w["centroids"], dec, meta.get("info"), meta.get("gl_iters", 32),
-                  meta.get("dyn_range", 0.0), meta.get("gate_db", 0.0))  # absent: off
+                  meta.get("dyn_range", 0.0), meta.get("gate_db", 0.0), device)  # absent: off
         if meta.get("checksum") not in (None, tok.checksum()):
             raise TokenizerError(f"checksum mismatch in {p}: the weights or the model code "
                                  "changed after saving; retrain it")

@@ -69,10 +69,10 @@ def log_mel(wav: torch.Tensor, fb: torch.Tensor, n_frames: int) -> torch.Tensor:
     """wav [B, T] -> log-mel [B, n_frames, n_mels] at A_HOP (zero-padded / cut to fit)."""
     need = n_frames * A_HOP
     wav = torch.nn.functional.pad(wav, (0, max(0, need - wav.shape[-1])))[..., :need]
-    spec = torch.stft(wav, N_FFT, A_HOP, window=_window(N_FFT), center=True,
+    spec = torch.stft(wav, N_FFT, A_HOP, window=_window(N_FFT, wav.device), center=True,
                       pad_mode="constant", return_complex=True)  # [B, 257, n_frames + 1]
     mag = spec.abs()[..., :n_frames]
-    return torch.log(torch.einsum("mk,bkt->btm", fb, mag) + LOG_FLOOR)
+    return torch.log(torch.einsum("mk,bkt->btm", fb.to(mag.device), mag) + LOG_FLOOR)
 
 
 def kmeans(x: torch.Tensor, k: int, iters: int = 10, seed: int = 0,
@@ -282,8 +282,8 @@ def griffin_lim(mag: torch.Tensor, length: int, iters: int = 32, seed: int = 0,
 
 
 @lru_cache(maxsize=None)
-def _window(n: int) -> torch.Tensor:
-    return torch.hann_window(n)
+def _window(n: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    return torch.hann_window(n, device=device)
 
 
 def train_builtin(wavs: list[np.ndarray], n_units: int = N_UNITS, frame_rate: float = FRAME_RATE,
