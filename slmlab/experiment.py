@@ -27,6 +27,7 @@ alignment gap differences do the same over sentence pairs, per layer.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,8 @@ class ExperimentConfig:
     stage1_from: str | Path | None = None  # another experiment dir: continue its finished
     # seed<N>/stage1 instead of training one (same budget and stage-1 share; fr-only, the p
     # sweep and the fine-tuning share then reuse the main run's stage 1)
+    stage1_wait: float = 0.0  # seconds to wait for --stage1-from's stage 1 to finish (another
+    # process still training it: the extras then start beside the main run, not after it)
 
     def __post_init__(self) -> None:
         self.corpus, self.out = Path(self.corpus), Path(self.out)
@@ -94,6 +97,7 @@ class ExperimentConfig:
             raise ConfigError(f"ratios must be three positive numbers; got {self.ratios!r}")
         self.eval_dir = Path(self.eval_dir) if self.eval_dir else self.corpus / "eval"
         self.stage1_from = Path(self.stage1_from) if self.stage1_from else None
+        check_positive("stage1_wait", self.stage1_wait, allow_zero=True)
         if self.stage1_from is not None and self.stage1_from.resolve() == self.out.resolve():
             raise ConfigError("stage1_from must be another experiment dir than out")
         if not self.eval_dir.is_dir():
@@ -119,7 +123,7 @@ def train_seed(cfg: ExperimentConfig, seed: int) -> dict[str, tuple[Path, int]]:
                     train={"progress": cfg.progress, **cfg.train})
     c1 = recipe.configs()["1"]
     if cfg.stage1_from is not None:
-        c1 = shared_stage1(cfg.stage1_from / f"seed{seed}" / "stage1", c1)
+        c1 = shared_stage1(cfg.stage1_from / f"seed{seed}" / "stage1", c1, cfg.stage1_wait)
     runs = {"stage1": _train_phases([c1])}
     for arm in cfg.arms:
         runs[arm] = _train_phases(_arm(c1, arm, root / "arms", cfg.p, cfg))
@@ -129,19 +133,25 @@ def train_seed(cfg: ExperimentConfig, seed: int) -> dict[str, tuple[Path, int]]:
     return runs
 
 
-def shared_stage1(out: Path, c1: Any) -> Any:
+def shared_stage1(out: Path, c1: Any, wait: float = 0.0, poll: float = 10.0) -> Any:
     """`c1` moved to `out`, once `out` is checked to hold `c1`'s finished stage 1 (same budget
     and settings: train.finished_run): train() would otherwise go on training (or restart)
-    another experiment's run."""
+    another experiment's run. Up to `wait` seconds are given to a run still training there."""
+    shared = replace(c1, out=out)
+    deadline = time.monotonic() + wait
+    if wait and finished_run(shared) is None:
+        print(f"experiment: waiting up to {wait:g} s for the stage 1 training at {out}", flush=True)
+    while finished_run(shared) is None and time.monotonic() < deadline:
+        time.sleep(min(poll, max(deadline - time.monotonic(), 0.0)))
     last = latest_checkpoint(out)
     if last is None:
         raise ConfigError(f"stage1_from: {out} holds no checkpoint; train that experiment first")
-    shared = replace(c1, out=out)
     if finished_run(shared) is None:
         seen = int(read_info(last).get("tokens_seen") or 0)
         raise ConfigError(f"stage1_from: {out} trained {seen:,} tokens, this experiment's stage 1 "
                           f"is {c1.tokens:,}; give the same corpus, --budget-tokens, stage-1 "
-                          "ratio and training settings, and let that stage 1 finish")
+                          "ratio and training settings, and let that stage 1 finish"
+                          + (f" (waited {wait:g} s)" if wait else ""))
     return shared
 
 
@@ -270,6 +280,22 @@ def arm_differences(per_arm: dict[str, dict[int, dict]], baseline: str = "mixed"
     return out
 
 
+def training_stats(ckpt: Path) -> dict:
+    """The run that ended in `ckpt` (an arm's last phase): its last logged training loss,
+    its held-out loss at the end (nats; a large gap = memorised training stories), and the
+    median tokens/s and MFU of its log windows, the first (compile, warm-up) left out."""
+    rows = [r for r in read_jsonl(Path(ckpt).parent / "metrics.jsonl") if "loss" in r]
+    steady = rows[1:] or rows
+
+    def median(key: str) -> float | None:
+        vals = [r[key] for r in steady if r.get(key) is not None]
+        return float(np.median(vals)) if vals else None
+
+    return {"loss": rows[-1]["loss"] if rows else None,
+            "heldout_loss": read_info(ckpt).get("heldout_loss"),
+            "tokens_per_s": median("tokens_per_s"), "mfu": median("mfu")}
+
+
 def _drop_per_item(result: dict) -> None:
     """Per-item outcomes and per-pair values live in the pooled numbers, not in the file."""
 
@@ -287,7 +313,8 @@ def run_experiment(cfg: ExperimentConfig) -> dict:
     for seed in cfg.seeds:
         for label, (ckpt, tokens) in train_seed(cfg, seed).items():
             print(f"experiment: evaluating {label} (seed {seed})", flush=True)
-            per_arm.setdefault(label, {})[seed] = {**assess(ckpt, cfg), "tokens": tokens}
+            per_arm.setdefault(label, {})[seed] = {**assess(ckpt, cfg), "tokens": tokens,
+                                                   "training": training_stats(ckpt)}
     results = {"config": to_dict(cfg), "arms": {}, "differences": arm_differences(per_arm)}
     for label, per_seed in per_arm.items():
         pooled = pool_seeds(per_seed)
@@ -323,6 +350,7 @@ def markdown(results: dict) -> str:
     out.append("| tokens trained (after stage 1; stage1 = the shared start) | " + " | ".join(
         f"{int(np.mean([arms[a]['seeds'][s].get('tokens', 0) for s in seeds])):,}" for a in names)
         + " |")
+    out += _training_md(arms, seeds)
     out += _controls_md(arms) + _differences_md(results.get("differences") or {})
     for s in seeds:
         out += ["", f"## Accuracy (%), seed {s}", "", head]
@@ -331,6 +359,35 @@ def markdown(results: dict) -> str:
     if all("alignment" in arms[a]["pooled"] for a in names):
         out += _alignment_md(arms, results.get("differences") or {})
     return "\n".join(out) + "\n"
+
+
+def _training_md(arms: dict, seeds: list[str]) -> list[str]:
+    """Per arm (its last phase), means over seeds: final training vs held-out loss, and speed."""
+
+    def mean(arm: str, key: str) -> float | None:
+        vals = [arms[arm]["seeds"][s].get("training", {}).get(key) for s in seeds]
+        vals = [v for v in vals if v is not None]
+        return float(np.mean(vals)) if vals else None
+
+    def fmt(v: float | None, spec: str) -> str:
+        return "—" if v is None else format(v, spec)
+
+    if not any(arms[a]["seeds"][s].get("training") for a in arms for s in seeds):
+        return []  # results written before training stats were recorded
+    rows = []
+    for a in arms:
+        loss, held = mean(a, "loss"), mean(a, "heldout_loss")
+        gap = None if loss is None or held is None else held - loss
+        tps, mfu = mean(a, "tokens_per_s"), mean(a, "mfu")
+        rows.append(f"| {a} | {fmt(loss, '.3f')} | {fmt(held, '.3f')} | {fmt(gap, '+.3f')} | "
+                    f"{fmt(None if tps is None else tps / 1e3, ',.0f')} | "
+                    f"{fmt(None if mfu is None else 100 * mfu, '.1f')} |")
+    return ["", "## Training: final loss vs held-out loss (nats), speed (mean over seeds)", "",
+            "Last phase of each arm. Held-out: held-out stories in held-out voices; a gap far "
+            "above 0 means the model memorised its training stories (grow the corpus before "
+            "the budget). Speed: median over log windows, compile left out.", "",
+            "| arm | train loss | held-out loss | gap | k tokens/s | MFU % |",
+            "|---|---:|---:|---:|---:|---:|", *rows]
 
 
 def _controls_md(arms: dict) -> list[str]:

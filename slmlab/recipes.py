@@ -171,13 +171,15 @@ def _gpu_train(device: str) -> dict:
 
 def _gpu_corpus(run: Path, stories: int, eval_items: int, tokenizer: str,
                 workers: int) -> CorpusConfig:
+    # shards of 200 stories: each is a fresh worker process, which on a GPU machine starts CUDA
     return CorpusConfig(out=str(run / "corpus"), n_stories=stories, eval_items=eval_items,
-                        aligned_pairs=500, tokenizer=tokenizer, workers=workers, progress=False)
+                        aligned_pairs=500, tokenizer=tokenizer, workers=workers, shard_size=200,
+                        progress=False)
 
 
-def gpu_reproduction(run: str | Path = "runs/gpu", stories: int = 36_000,
+def gpu_reproduction(run: str | Path = "runs/gpu", stories: int = 100_000,
                      budget_tokens: int = 100_000_000, seeds: Iterable[int] = (0, 1, 2),
-                     preset: str = "small", device: str = "cuda", eval_items: int = 1000,
+                     preset: str = "small", device: str = "cuda", eval_items: int = 1800,
                      sweep_p: Iterable[float] = (0.1, 0.3, 0.7, 0.9), tokenizer: str = "neural",
                      workers: int = 0) -> Plan:
     """The paper's comparison on one GPU: four arms x seeds; then, for the first seed and
@@ -203,8 +205,8 @@ def gpu_reproduction(run: str | Path = "runs/gpu", stories: int = 36_000,
     return Plan("gpu-reproduction", corpus, steps)
 
 
-def demo_model(run: str | Path = "runs/gpu", total_tokens: int = 30_000_000,
-               device: str = "cuda", stories: int = 36_000, eval_items: int = 1000,
+def demo_model(run: str | Path = "runs/gpu", total_tokens: int = 100_000_000,
+               device: str = "cuda", stories: int = 100_000, eval_items: int = 1800,
                tokenizer: str = "neural", workers: int = 0) -> Plan:
     """The demo's default model: the tiny preset through the paper's three stages under
     run/app-ckpt, evaluated on `eval_items` items (scripts/export_model.py then packages

@@ -71,7 +71,16 @@ def test_experiment_end_to_end_cpu_tiny(corpus, tmp_path, capsys):
         assert 600 * 35 / 85 <= seen[label] <= 600 * 35 / 85 + 2 * 128
     info = json.loads((Path(arms["mixed"]["seeds"]["0"]["ckpt"]) / "slmlab.json").read_text())
     assert info["stage"] == "mixed"
+    # each arm's last phase: its final training loss (read back from its run's log), its
+    # held-out loss and its speed, so memorisation is a table row, not a log to dig in
+    for arm in arms.values():
+        tr, ckpt = arm["seeds"]["0"]["training"], Path(arm["seeds"]["0"]["ckpt"])
+        logged = [json.loads(line) for line in (ckpt.parent / "metrics.jsonl").read_text().splitlines()]
+        assert tr["loss"] == pytest.approx([r for r in logged if "loss" in r][-1]["loss"])
+        assert tr["heldout_loss"] == pytest.approx([r for r in logged if "heldout_loss" in r][-1]["heldout_loss"])
+        assert tr["tokens_per_s"] > 0 and tr["mfu"] is None  # no MFU on a CPU
     md = (out / "results.md").read_text()
+    assert "## Training: final loss vs held-out loss" in md
     assert "| story:en-fr |" in md and "interleave+finetune p=0.2" in md and "gap" in md
     assert "## Context controls" in md and "### mixed" in md
     assert "interleave+finetune - mixed (acc)" in md and "Alignment gap differences" in md
@@ -179,3 +188,24 @@ def test_rerun_reuses_assessments_and_stage1_from_shares_stage1(corpus, tmp_path
     with pytest.raises(ValueError, match="holds no checkpoint"):
         ex.run_experiment(ex.ExperimentConfig(out=tmp_path / "d", arms=("fr-only",),
                                               stage1_from=tmp_path / "b", **kw))
+    # a stage 1 another process is still training is waited for (--stage1-wait), then shared
+    import os
+    import shutil
+    import threading
+    import time
+
+    late = tmp_path / "late" / "seed0" / "stage1"
+    late.parent.mkdir(parents=True)
+
+    def finish_late():  # the other process's stage 1 appears whole, 0.3 s from now
+        shutil.copytree(tmp_path / "a" / "seed0" / "stage1", tmp_path / "late-tmp")
+        os.rename(tmp_path / "late-tmp", late)
+
+    timer = threading.Timer(0.3, finish_late)
+    timer.start()
+    assert ex.shared_stage1(late, c1, wait=60, poll=0.05).out == late
+    timer.join()
+    t0 = time.monotonic()
+    with pytest.raises(ValueError, match="holds no checkpoint"):
+        ex.shared_stage1(tmp_path / "never", c1, wait=0.2, poll=0.05)
+    assert time.monotonic() - t0 >= 0.2

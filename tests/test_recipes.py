@@ -66,6 +66,7 @@ def test_gpu_recipe_matches_the_gpu_script():
     exp, sweep = plan["steps"]["exp"], plan["steps"]["sweep"]
     assert plan["corpus"]["n_stories"] == int(_script_default(script, "STORIES"))
     assert plan["corpus"]["eval_items"] == int(_script_default(script, "EVAL_ITEMS"))
+    assert plan["corpus"]["shard_size"] == int(_script_default(script, "SHARD_SIZE"))
     assert exp["budget_tokens"] == int(float(_script_default(script, "BUDGET").split()[0]))
     assert exp["seeds"] == [int(s) for s in _script_default(script, "SEEDS").split()]
     assert exp["preset"] == _script_default(script, "PRESET")
@@ -81,3 +82,7 @@ def test_gpu_recipe_matches_the_gpu_script():
     assert exp["train"]["warmup"] == int(flags["warmup"])
     assert exp["probe_limit"] == int(flags["probe-limit"])
     assert plan["corpus"]["aligned_pairs"] == int(flags["aligned-pairs"])
+    from slmlab.recipes import demo_model
+
+    app_tokens = re.search(r"\$\{APP_TOKENS:-([^}]*)\}", script).group(1)
+    assert demo_model().steps["stages"].settings["total_tokens"] == int(float(app_tokens))
