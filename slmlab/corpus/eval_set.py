@@ -109,10 +109,8 @@ def _synth_only(keys: list[tuple[str, str]]) -> list[np.ndarray]:
     return [W.to_int16(w) for w in wavs]
 
 
-def tokenize_keys(keys: list[tuple[str, str]], tok_path: str, cfg, devices: list[str],
-                  device: str = "cpu") -> dict:
-    """{(text, voice): units int16 [F]} over the worker processes, which encode on `device`
-    (or workers that synthesize + one GPU that encodes, for Mimi's `devices`)."""
+def tokenize_keys(keys: list[tuple[str, str]], tok_path: str, cfg, devices: list[str]) -> dict:
+    """{(text, voice): units int16 [F]} over the worker processes (or workers + one GPU)."""
     chunks = [keys[i:i + CHUNK] for i in range(0, len(keys), CHUNK)]
     bar = W.progress(len(chunks), "eval sentences", cfg.progress, unit="chunk")
     units: list[np.ndarray] = []
@@ -124,12 +122,12 @@ def tokenize_keys(keys: list[tuple[str, str]], tok_path: str, cfg, devices: list
                 units += W.encode_wavs(tok, [W.from_int16(w) for w in part])
                 bar.update()
     elif n == 1:  # in-process (no torch thread change here: this is the caller's process)
-        W.use_in_process(tok_path, device)
+        W.use_in_process(tok_path)
         for c in chunks:
             units += _synth_encode(c)
             bar.update()
     else:
-        with W.pool(n, tok_path, device) as pool:
+        with W.pool(n, tok_path) as pool:
             for part in pool.imap(_synth_encode, chunks):
                 units += part
                 bar.update()
@@ -166,12 +164,11 @@ def _recover_swap(eval_dir: Path) -> None:
 
 
 def build_eval(eval_dir: Path, tok_path: str, cfg, devices: list[str] | None = None,
-               tokenizer: dict | None = None, device: str = "cpu") -> dict:
+               tokenizer: dict | None = None) -> dict:
     """Write the eval set (skipped when a finished one with the same settings exists).
 
     tokenizer: `corpus.tokenizer_info` of the tokenizer, recorded in eval.json and part of the
-    key (a corpus whose tokenizer changed gets a new eval set). devices: GPUs for Mimi's
-    main-process batches; device: where the workers encode otherwise (`build.worker_device`)."""
+    key (a corpus whose tokenizer changed gets a new eval set)."""
     eval_dir = Path(eval_dir)
     _recover_swap(eval_dir)
     remove_stale_tmp(eval_dir.parent, f".tmp-{eval_dir.name}-")
@@ -184,7 +181,7 @@ def build_eval(eval_dir: Path, tok_path: str, cfg, devices: list[str] | None = N
         if info.get("key") == eval_key(cfg, tokenizer):
             return info["counts"]
     files, keys = plan_eval(cfg)
-    table = tokenize_keys(keys, tok_path, cfg, devices or [], device)
+    table = tokenize_keys(keys, tok_path, cfg, devices or [])
     tmp = eval_dir.parent / f".tmp-{eval_dir.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
