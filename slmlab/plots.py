@@ -11,10 +11,22 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-import plotly.graph_objects as go
 
 from slmlab.constants import FRAME_RATE, SAMPLE_RATE
 from slmlab.files import read_jsonl
+
+
+class _LazyPlotly:
+    """plotly.graph_objects, imported on first use: a command that draws nothing (a corpus
+    build on a GPU machine that lacks plotly) must not need it."""
+
+    def __getattr__(self, name: str):
+        import plotly.graph_objects as module
+
+        return getattr(module, name)
+
+
+go = _LazyPlotly()
 
 LANG_COLORS = {"en": "#1f77b4", "fr": "#d62728"}
 PAIR_LINE = "rgba(120,120,120,0.35)"

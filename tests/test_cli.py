@@ -67,6 +67,21 @@ def test_training_commands_need_no_audio_library():
     assert run.returncode == 0, run.stderr[-2000:]
 
 
+def test_commands_need_no_plotting_library_until_they_draw():
+    """A GPU machine without plotly can build a corpus (the first device call of the 64k run
+    died on `No module named 'plotly'` in `corpus build`): plots import it on first use."""
+    code = ("import sys; sys.modules['plotly'] = None\n"
+            "from slmlab.cli import main\n"
+            "for cmd in ('corpus', 'world', 'train', 'experiment', 'stages', 'evaluate'):\n"
+            "    try:\n        main([cmd, '--help'])\n    except SystemExit as e:\n"
+            "        assert e.code == 0, cmd\n"
+            "from slmlab import plots\n"
+            "try:\n    plots.go.Figure\nexcept ImportError:\n    pass\n"
+            "else:\n    raise AssertionError('plotly should be needed once a figure is drawn')\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
 def test_a_command_module_that_fails_to_import_is_an_error(monkeypatch):
     """A broken stage module must not silently remove its subcommand."""
     import slmlab.cli as cli
