@@ -172,3 +172,21 @@ def test_neural_units_are_encoded_where_the_build_can(monkeypatch):
     assert worker_device(auto, neural) == "cpu"
     with pytest.raises(ConfigError, match="no GPU"):
         worker_device(K.CorpusConfig(device="cuda"), neural)
+
+
+def test_a_grown_corpus_equals_one_built_at_that_size(tmp_path):
+    # --grow-from: the small corpus's shards are placed where the larger build makes them
+    # (held-out ones renumbered) and only the rest is built; every row, units included, equals
+    # a build of the larger size from scratch
+    kw = dict(heldout_fraction=0.5, shard_size=1, workers=1, tokenizer="neural", eval_items=0,
+              keep_audio_sample=1, progress=False)
+    small = K.build_corpus(K.CorpusConfig(out=str(tmp_path / "small"), n_stories=2, **kw))
+    grown = K.build_corpus(K.CorpusConfig(out=str(tmp_path / "grown"), n_stories=4,
+                                          grow_from=str(small), **kw))
+    fresh = K.build_corpus(K.CorpusConfig(out=str(tmp_path / "fresh"), n_stories=4, **kw))
+    assert json.loads((grown / "meta.json").read_text())["build"]["shards_built"] == 3  # of 6
+    (g, _), (f, _) = K.load_corpus(grown), K.load_corpus(fresh)
+    assert g.to_list() == f.to_list() and len(g) > 0
+    with pytest.raises(K.CorpusError, match="cannot seed"):  # other content settings
+        K.build_corpus(K.CorpusConfig(out=str(tmp_path / "other"), n_stories=4, grow_from=str(small),
+                                      **{**kw, "seed": 1}))

@@ -71,6 +71,8 @@ class CorpusConfig:
     n_units: int = 2048  # built-in only: number of units
     frame_rate: float = 12.5  # built-in only: unit frames per second
     progress: bool = True  # tqdm bars (only shown on a terminal)
+    grow_from: str | None = None  # a finished smaller corpus of the same settings: its shards
+    # are reused (train shards linked, held-out ones renumbered) and only the new stories built
 
     def __post_init__(self):
         C.check_positive("n_stories", self.n_stories)
@@ -405,6 +407,48 @@ def build_corpus(cfg: CorpusConfig) -> Path:
         return _build_corpus(cfg)
 
 
+def grow_from(small: Path, cfg: CorpusConfig, out: Path, checksum: str) -> int:
+    """Put a smaller finished corpus's shards into `out` where this larger build would make
+    them; the number placed. Story i of a split is the same whatever the corpus size, and a
+    shard is a fixed run of `shard_size` stories synthesized in a fresh process, so train shard
+    k is shard k of both, and held-out shard j of the small corpus is shard n_train/shard_size
+    + j here. Needs both sizes to be whole shards and every content setting but n_stories equal."""
+    meta = json.loads((small / META_FILE).read_text()) if (small / META_FILE).exists() else None
+    if meta is None:
+        raise CorpusError(f"grow_from: {small} is not a finished corpus (no {META_FILE})")
+    old = read_build_config(small) or {}
+    key = {**cfg.content_key(), "tokenizer_checksum": checksum}
+    diff = sorted(k for k in key if k != "n_stories" and old.get(k) != key[k])
+    n_small, size = int(old.get("n_stories", 0)), cfg.shard_size
+    if diff or n_small > cfg.n_stories or n_small % size or cfg.n_stories % size:
+        raise CorpusError(f"grow_from: {small} cannot seed this build ({', '.join(diff) or 'sizes'}"
+                          f" differ or are not whole shards of {size}); build without it")
+    placed = 0
+    for d in shard_dirs(small):
+        k, stats = int(d.name.split("-")[1]), json.loads((d / "shard.json").read_text())
+        new = k if k < n_small // size else k - n_small // size + cfg.n_stories // size
+        target = out / "shards" / SHARD_FMT.format(new)
+        if target.exists() or stats.get("stories") != size:  # a last, partial held-out shard
+            continue  # holds fewer stories than the larger corpus's shard there: built anew
+        tmp = out / "shards" / f".tmp-{SHARD_FMT.format(new)}-{os.getpid()}"
+        shutil.copytree(d, tmp, copy_function=_link_or_copy)
+        (tmp / "shard.json").unlink()  # a fresh file, not the linked one
+        (tmp / "shard.json").write_text(json.dumps({**stats, "index": new}))
+        os.rename(tmp, target)
+        placed += 1
+    if (small / "samples").is_dir() and not (out / "samples").exists():  # shard 0's, reused
+        shutil.copytree(small / "samples", out / "samples")
+    return placed
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    """A hard link (no second copy of the data), or a copy across file systems."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 def _build_corpus(cfg: CorpusConfig) -> Path:
     t0 = time.time()
     out = prepare_dir(cfg)
@@ -412,6 +456,8 @@ def _build_corpus(cfg: CorpusConfig) -> Path:
     tok_path, tok = ensure_tokenizer(cfg, out, stories, progress=cfg.progress)
     check_tokenizer_checksum(out, tok.checksum())
     t_tok = time.time() - t0
+    if cfg.grow_from:
+        grow_from(Path(cfg.grow_from), cfg, out, tok.checksum())
     tasks = shard_tasks(cfg, out, stories)
     todo = pending(tasks, out)
     devices, device = encode_devices(cfg, tok), worker_device(cfg, tok)
