@@ -8,6 +8,8 @@ set -euo pipefail
 RUN=${RUN:-runs/gpu}
 STORIES=${STORIES:-100000}    # 36,000 left stage 1 memorising (~7 passes over its English)
 SHARD_SIZE=${SHARD_SIZE:-200}  # stories per worker task (each task is a fresh process: CUDA init)
+# GROW_FROM=DIR: a finished smaller corpus of the same settings (shard size included) whose
+# shards this build reuses, building only the new stories (`slmlab corpus build --grow-from`)
 BUDGET=${BUDGET:-1e8}         # tokens per seed: stage 1 + each arm (matched), 50:20:15
 SEEDS=${SEEDS:-0 1 2}
 TOKENIZER=${TOKENIZER:-neural} # the shipped speaker-invariant units (slmlab/tokenizers/pretrained)
@@ -27,7 +29,7 @@ what=${1:-all}
 corpus() {
   $PY -m slmlab corpus build --out "$RUN/corpus" --stories "$STORIES" --workers "$WORKERS" \
     --eval-items "$EVAL_ITEMS" --aligned-pairs 500 --tokenizer "$TOKENIZER" \
-    --shard-size "$SHARD_SIZE" --no-progress
+    --shard-size "$SHARD_SIZE" ${GROW_FROM:+--grow-from "$GROW_FROM"} --no-progress
 }
 train_flags() {
   echo --preset "$PRESET" --budget-tokens "$BUDGET" --context "$CONTEXT" --batch-size "$BATCH" --lr 1e-3 \
