@@ -104,30 +104,31 @@ class UnitEncoder(nn.Module):
         on its own (up to float rounding). None: every item fills all F frames."""
         if lm.shape[1] % SUB:
             raise ValueError(f"log-mel length must be a multiple of {SUB}; got {lm.shape[1]}")
-        keep = (lambda per: None) if frames is None else (lambda per: _keeper(frames, per))
+        def keep(per: int):
+            return _keeper(frames, per)
+
         conv1, act1, conv2, act2 = self.down
-        x = _apply(keep(SUB), lm.transpose(1, 2))  # [B, 80, 8F] at 100 Hz
-        x = _apply(keep(4), act1(conv1(x)))  # 50 Hz
+        x = keep(SUB)(lm.transpose(1, 2))  # [B, 80, 8F] at 100 Hz
+        x = keep(4)(act1(conv1(x)))  # 50 Hz
         x = act2(conv2(x))  # [B, C, 2F] at 25 Hz
         for block in self.mid:
             x = block(x, keep(2))
-        h = self.pool(_apply(keep(2), x))  # [B, C, F] at 12.5 Hz
+        h = self.pool(keep(2)(x))  # [B, C, F] at 12.5 Hz
         for block in self.top:
             h = block(h, keep(1))
         z = self.proj(self.norm(h.transpose(1, 2)))
         return nn.functional.normalize(z, dim=-1)
 
 
-def _keeper(frames: torch.Tensor, per: int):
-    """x [B, C, T] -> x with frames t >= frames[b] * per zeroed (a rate of `per` per unit)."""
+def _keeper(frames: torch.Tensor | None, per: int):
+    """x [B, C, T] -> x with frames t >= frames[b] * per zeroed (a rate of `per` per unit);
+    no frames: x unchanged."""
     def keep(x: torch.Tensor) -> torch.Tensor:
+        if frames is None:
+            return x
         valid = torch.arange(x.shape[-1], device=x.device)[None] < (frames * per)[:, None]
         return x * valid[:, None, :].to(x.dtype)
     return keep
-
-
-def _apply(keep, x: torch.Tensor) -> torch.Tensor:
-    return x if keep is None else keep(x)
 
 
 class UnitDecoder(nn.Module):
