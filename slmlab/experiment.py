@@ -139,20 +139,22 @@ def shared_stage1(out: Path, c1: Any, wait: float = 0.0, poll: float = 10.0) -> 
     another experiment's run. Up to `wait` seconds are given to a run still training there."""
     shared = replace(c1, out=out)
     deadline = time.monotonic() + wait
-    if wait and finished_run(shared) is None:
+    done = finished_run(shared)
+    if done is None and wait:
         print(f"experiment: waiting up to {wait:g} s for the stage 1 training at {out}", flush=True)
-    while finished_run(shared) is None and time.monotonic() < deadline:
+    while done is None and time.monotonic() < deadline:
         time.sleep(min(poll, max(deadline - time.monotonic(), 0.0)))
+        done = finished_run(shared)
+    if done is not None:
+        return shared
     last = latest_checkpoint(out)
     if last is None:
         raise ConfigError(f"stage1_from: {out} holds no checkpoint; train that experiment first")
-    if finished_run(shared) is None:
-        seen = int(read_info(last).get("tokens_seen") or 0)
-        raise ConfigError(f"stage1_from: {out} trained {seen:,} tokens, this experiment's stage 1 "
-                          f"is {c1.tokens:,}; give the same corpus, --budget-tokens, stage-1 "
-                          "ratio and training settings, and let that stage 1 finish"
-                          + (f" (waited {wait:g} s)" if wait else ""))
-    return shared
+    seen = int(read_info(last).get("tokens_seen") or 0)
+    raise ConfigError(f"stage1_from: {out} trained {seen:,} tokens, this experiment's stage 1 "
+                      f"is {c1.tokens:,}; give the same corpus, --budget-tokens, stage-1 "
+                      "ratio and training settings, and let that stage 1 finish"
+                      + (f" (waited {wait:g} s)" if wait else ""))
 
 
 def _arm(c1: Any, arm: str, root: Path, p: float, cfg: ExperimentConfig) -> list:

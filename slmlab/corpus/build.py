@@ -413,8 +413,7 @@ def grow_from(small: Path, cfg: CorpusConfig, out: Path, checksum: str) -> int:
     shard is a fixed run of `shard_size` stories synthesized in a fresh process, so train shard
     k is shard k of both, and held-out shard j of the small corpus is shard n_train/shard_size
     + j here. Needs both sizes to be whole shards and every content setting but n_stories equal."""
-    meta = json.loads((small / META_FILE).read_text()) if (small / META_FILE).exists() else None
-    if meta is None:
+    if not (small / META_FILE).exists():
         raise CorpusError(f"grow_from: {small} is not a finished corpus (no {META_FILE})")
     old = read_build_config(small) or {}
     key = {**cfg.content_key(), "tokenizer_checksum": checksum}
@@ -454,10 +453,11 @@ def _build_corpus(cfg: CorpusConfig) -> Path:
     out = prepare_dir(cfg)
     stories = make_stories(cfg)
     tok_path, tok = ensure_tokenizer(cfg, out, stories, progress=cfg.progress)
-    check_tokenizer_checksum(out, tok.checksum())
+    checksum = tok.checksum()  # hashes every weight: once
+    check_tokenizer_checksum(out, checksum)
     t_tok = time.time() - t0
     if cfg.grow_from:
-        grow_from(Path(cfg.grow_from), cfg, out, tok.checksum())
+        grow_from(Path(cfg.grow_from), cfg, out, checksum)
     tasks = shard_tasks(cfg, out, stories)
     todo = pending(tasks, out)
     devices, device = encode_devices(cfg, tok), worker_device(cfg, tok)

@@ -210,7 +210,7 @@ class NeuralTokenizer:
         self.gl_iters = gl_iters
         self.dyn_range = float(dyn_range)
         self.gate_db = float(gate_db)
-        self.fb = mel_filterbank()
+        self.fb = mel_filterbank().to(self.device)  # the encoder's log-mel runs there too
         self.fb_dec = mel_filterbank(n_fft=DEC_FFT)
 
     def n_frames(self, n_samples: int) -> int:
