@@ -179,7 +179,7 @@ def _gpu_corpus(run: Path, stories: int, eval_items: int, tokenizer: str,
 
 def gpu_reproduction(run: str | Path = "runs/gpu", stories: int = 100_000,
                      budget_tokens: int = 100_000_000, seeds: Iterable[int] = (0, 1, 2),
-                     preset: str = "small", device: str = "cuda", eval_items: int = 1800,
+                     preset: str = "small", device: str = "cuda", eval_items: int = 2400,
                      sweep_p: Iterable[float] = (0.1, 0.3, 0.7, 0.9), tokenizer: str = "neural",
                      workers: int = 0) -> Plan:
     """The paper's comparison on one GPU: four arms x seeds; then, for the first seed and
@@ -206,7 +206,7 @@ def gpu_reproduction(run: str | Path = "runs/gpu", stories: int = 100_000,
 
 
 def demo_model(run: str | Path = "runs/gpu", total_tokens: int = 100_000_000,
-               device: str = "cuda", stories: int = 100_000, eval_items: int = 1800,
+               device: str = "cuda", stories: int = 100_000, eval_items: int = 2400,
                tokenizer: str = "neural", workers: int = 0) -> Plan:
     """The demo's default model: the tiny preset through the paper's three stages under
     run/app-ckpt, evaluated on `eval_items` items (scripts/export_model.py then packages
