@@ -44,12 +44,13 @@ RECIPE_ARMS = {"stage1": "1", "interleave+finetune": "3"}
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent
 # the committed GPU reproduction (issue 13): results/<run>/<experiment>/results.json
-GPU_RUN = NOTEBOOKS_DIR.parent / "results" / "experiment-small-h200-36k"
+GPU_RUN = NOTEBOOKS_DIR.parent / "results" / "experiment-small-h200-100k"
 
 
 def gpu_results(experiment: str = "exp-small") -> dict:
     """One experiment of the committed GPU reproduction (its README says how it ran):
-    "exp-small" (four arms x three seeds), "exp-small-fr", "sweep-small" or "ft30-small"."""
+    "exp-small" (four arms x three seeds), "exp-small-fr", "sweep-small" (p 0.1, 0.9),
+    "sweep3-small", "sweep7-small" or "ft30-small"."""
     return json.loads((GPU_RUN / experiment / "results.json").read_text())
 
 
