@@ -1,9 +1,12 @@
-"""One p-sweep table and figure from experiments that trained its points separately.
+"""One sweep table and figure from experiments that trained its points separately.
 
-A sweep run as several `slmlab experiment --sweep-p` processes (to finish on a GPU in time), plus
-the main run's interleave+finetune at its own p, gives one results.json per process; this reads
-one seed's accuracy of every interleave+finetune arm in them and writes `sweep_p.md` (accuracy per
-p with its CI, the cross-lingual mean and its mismatched-context control) and `sweep_p.html`.
+The paper's two next checks vary one setting of interleave+finetune: the probability of French
+p (`--axis p`: every interleave+finetune arm, at the run's p or a `--sweep-p` one) and the
+fine-tuning share of the budget (`--axis share`: `interleave` is share 0, interleave+finetune
+at the run's p has share stage3 / (stage1 + stage2 + stage3) of its `--ratios`). Run as several
+`slmlab experiment` processes (to finish on a GPU in time), each gives one results.json; this
+reads one seed's accuracy of each point and writes `sweep_<axis>.md` (accuracy per point with
+its CI, the cross-lingual mean and its mismatched-context control) and `sweep_<axis>.html`.
 
     python scripts/sweep_merge.py --out results/RUN/sweep results/RUN/exp-small/results.json \
         results/RUN/sweep-small/results.json ...
@@ -18,37 +21,47 @@ from slmlab.experiment import METHOD_ARM, arm_label
 
 CLOZE = [f"{k}:{c}" for k in ("story", "topic") for c in ("en-en", "fr-fr", "en-fr", "fr-en")]
 CROSS = [k for k in CLOZE if k.split(":")[1] in ("en-fr", "fr-en")]
+AXES = {"p": "p (probability of French)", "share": "fine-tuning share of the budget"}
 
 
-def tasks_by_p(files: list[Path], seed: int) -> dict[float, dict]:
-    """{p: that seed's evaluate `tasks` of the interleave+finetune arm trained with p}."""
+def points(cfg: dict, axis: str) -> list[tuple[float, str]]:
+    """(value on the axis, arm label) of the arms of one experiment that lie on that axis."""
+    if axis == "p":
+        return [(cfg["p"], METHOD_ARM)] + [(q, arm_label(METHOD_ARM, q)) for q in cfg["sweep_p"]]
+    r1, r2, r3 = cfg["ratios"]
+    return [(0.0, "interleave"), (round(r3 / (r1 + r2 + r3), 4), METHOD_ARM)]
+
+
+def tasks_by_point(files: list[Path], seed: int, axis: str = "p") -> dict[float, dict]:
+    """{value: that seed's evaluate `tasks` of the arm trained with it}."""
     out: dict[float, dict] = {}
     for f in files:
         r = json.loads(f.read_text())
-        cfg = r["config"]
-        for p, label in [(cfg["p"], METHOD_ARM)] + [(q, arm_label(METHOD_ARM, q)) for q in cfg["sweep_p"]]:
+        for x, label in points(r["config"], axis):
             arm = r["arms"].get(label)
             if arm is None or str(seed) not in arm["seeds"]:
                 continue
-            if p in out:
-                raise SystemExit(f"sweep_merge: p={p:g} appears twice (again in {f}); give each p once")
-            out[p] = arm["seeds"][str(seed)]["tasks"]
+            if x in out:
+                raise SystemExit(f"sweep_merge: {axis}={x:g} appears twice (again in {f}); "
+                                 "give each point once")
+            out[x] = arm["seeds"][str(seed)]["tasks"]
     if not out:
-        raise SystemExit(f"sweep_merge: no {METHOD_ARM} arm of seed {seed} in {[str(f) for f in files]}")
+        raise SystemExit(f"sweep_merge: no arm on the {axis} axis for seed {seed} in "
+                         f"{[str(f) for f in files]}")
     return dict(sorted(out.items()))
 
 
-def markdown(by_p: dict[float, dict], seed: int) -> str:
+def markdown(by_x: dict[float, dict], seed: int, axis: str) -> str:
     pct = lambda t: f"{100 * t['acc']:.1f} [{100 * t['ci'][0]:.1f}, {100 * t['ci'][1]:.1f}]"
     mean = lambda ts, key: sum(100 * t[key] for t in ts) / len(ts)
-    lines = [f"# {METHOD_ARM}: accuracy (%) vs p (probability of French), seed {seed}", "",
+    lines = [f"# Accuracy (%) vs {AXES[axis]}, seed {seed}", "",
              "Cross-lingual: mean of the four en-fr / fr-en cloze cells; control: the same cells "
              "with another item's context (mismatched).", "",
-             "| p | " + " | ".join(CLOZE) + " | cross-lingual | control |",
+             f"| {axis} | " + " | ".join(CLOZE) + " | cross-lingual | control |",
              "|---:|" + "---:|" * (len(CLOZE) + 2)]
-    for p, tasks in by_p.items():
+    for x, tasks in by_x.items():
         cross = [tasks[k] for k in CROSS]
-        lines.append(f"| {p:g} | " + " | ".join(pct(tasks[k]) for k in CLOZE)
+        lines.append(f"| {x:g} | " + " | ".join(pct(tasks[k]) for k in CLOZE)
                      + f" | {mean(cross, 'acc'):.1f} | {mean(cross, 'acc_mismatched'):.1f} |")
     return "\n".join(lines) + "\n"
 
@@ -56,14 +69,18 @@ def markdown(by_p: dict[float, dict], seed: int) -> str:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("results", nargs="+", type=Path, help="results.json files")
-    ap.add_argument("--out", type=Path, required=True, help="directory for sweep_p.md/.html")
+    ap.add_argument("--out", type=Path, required=True, help="directory for sweep_<axis>.md/.html")
+    ap.add_argument("--axis", choices=sorted(AXES), default="p")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
-    by_p = tasks_by_p(a.results, a.seed)
+    by_x = tasks_by_point(a.results, a.seed, a.axis)
     a.out.mkdir(parents=True, exist_ok=True)
-    (a.out / "sweep_p.md").write_text(markdown(by_p, a.seed))
-    plots.save_html(plots.sweep_figure(by_p, keys=CLOZE), a.out / "sweep_p.html")
-    print(f"sweep_merge: p = {', '.join(f'{p:g}' for p in by_p)} -> {a.out}/sweep_p.md, sweep_p.html")
+    stem = a.out / f"sweep_{a.axis}"
+    stem.with_suffix(".md").write_text(markdown(by_x, a.seed, a.axis))
+    fig = plots.sweep_figure(by_x, keys=CLOZE, title=f"accuracy vs {AXES[a.axis]}",
+                             x_title=AXES[a.axis])
+    plots.save_html(fig, stem.with_suffix(".html"))
+    print(f"sweep_merge: {a.axis} = {', '.join(f'{x:g}' for x in by_x)} -> {stem}.md, .html")
 
 
 if __name__ == "__main__":

@@ -261,9 +261,10 @@ def projection_figure(coords: np.ndarray, labels: Sequence[str], texts: Sequence
 
 
 def sweep_figure(tasks_by_p: Mapping[float, Mapping[str, Mapping[str, Any]]],
-                 keys: Sequence[str] | None = None, title: str = "accuracy vs. p (French share)"
-                 ) -> go.Figure:
-    """Lines over p: one per task:condition (default: the cloze ones), CI error bars.
+                 keys: Sequence[str] | None = None, title: str = "accuracy vs. p (French share)",
+                 x_title: str = "p (probability of French)") -> go.Figure:
+    """Lines over p (or another swept setting, named by `x_title`): one per task:condition
+    (default: the cloze ones), CI error bars.
 
     `tasks_by_p` = {p: evaluate `tasks` dict of the arm trained with that p}."""
     ps = sorted(tasks_by_p)
@@ -277,6 +278,6 @@ def sweep_figure(tasks_by_p: Mapping[float, Mapping[str, Mapping[str, Any]]],
         fig.add_trace(go.Scatter(x=ps, y=100 * acc, mode="lines+markers", name=k,
                                  error_y=dict(type="data", symmetric=False, array=100 * (hi - acc),
                                               arrayminus=100 * (acc - lo))))
-    fig.update_layout(title=title, xaxis_title="p (probability of French)",
+    fig.update_layout(title=title, xaxis_title=x_title,
                       yaxis_title="accuracy (%)", legend_title="task:condition")
     return fig
