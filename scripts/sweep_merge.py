@@ -17,10 +17,13 @@ import json
 from pathlib import Path
 
 from slmlab import plots
-from slmlab.experiment import METHOD_ARM, arm_label
+from slmlab.evaluate import CLOZE_KINDS
+from slmlab.experiment import METHOD_ARM, acc_cell, arm_label
+from slmlab.world.benchmark import CONDITIONS
 
-CLOZE = [f"{k}:{c}" for k in ("story", "topic") for c in ("en-en", "fr-fr", "en-fr", "fr-en")]
-CROSS = [k for k in CLOZE if k.split(":")[1] in ("en-fr", "fr-en")]
+CLOZE = [f"{k}:{c}" for k in CLOZE_KINDS for c in CONDITIONS]
+CROSS = [f"{k}:{c}" for k in CLOZE_KINDS for c in CONDITIONS  # context language != ending's
+         if c.split("-")[0] != c.split("-")[1]]
 AXES = {"p": "p (probability of French)", "share": "fine-tuning share of the budget"}
 
 
@@ -52,7 +55,6 @@ def tasks_by_point(files: list[Path], seed: int, axis: str = "p") -> dict[float,
 
 
 def markdown(by_x: dict[float, dict], seed: int, axis: str) -> str:
-    pct = lambda t: f"{100 * t['acc']:.1f} [{100 * t['ci'][0]:.1f}, {100 * t['ci'][1]:.1f}]"
     mean = lambda ts, key: sum(100 * t[key] for t in ts) / len(ts)
     lines = [f"# Accuracy (%) vs {AXES[axis]}, seed {seed}", "",
              "Cross-lingual: mean of the four en-fr / fr-en cloze cells; control: the same cells "
@@ -61,7 +63,7 @@ def markdown(by_x: dict[float, dict], seed: int, axis: str) -> str:
              "|---:|" + "---:|" * (len(CLOZE) + 2)]
     for x, tasks in by_x.items():
         cross = [tasks[k] for k in CROSS]
-        lines.append(f"| {x:g} | " + " | ".join(pct(tasks[k]) for k in CLOZE)
+        lines.append(f"| {x:g} | " + " | ".join(acc_cell(tasks[k]) for k in CLOZE)
                      + f" | {mean(cross, 'acc'):.1f} | {mean(cross, 'acc_mismatched'):.1f} |")
     return "\n".join(lines) + "\n"
 

@@ -331,7 +331,8 @@ def run_experiment(cfg: ExperimentConfig) -> dict:
 # ----------------------------------------------------------------------------- reporting
 
 
-def _cell(t: dict) -> str:
+def acc_cell(t: dict) -> str:
+    """`acc [CI]` in percent, with `±sd` over seeds when the entry has one."""
     s = f"{100 * t['acc']:.1f} [{100 * t['ci'][0]:.1f}, {100 * t['ci'][1]:.1f}]"
     return s + (f" ±{100 * t['sd']:.1f}" if t.get("sd") else "")
 
@@ -347,7 +348,7 @@ def markdown(results: dict) -> str:
     out = [f"# Experiment: {results['config']['preset']}, {results['config']['budget_tokens']:,} "
            f"tokens per seed, seeds {', '.join(seeds)}", "",
            "## Accuracy (%), mean over seeds [95% bootstrap CI over items] ±sd over seeds", "", head]
-    out += [f"| {k} | " + " | ".join(_cell(arms[a]["pooled"]["tasks"][k]) for a in names) + " |"
+    out += [f"| {k} | " + " | ".join(acc_cell(arms[a]["pooled"]["tasks"][k]) for a in names) + " |"
             for k in keys]
     out.append("| tokens trained (after stage 1; stage1 = the shared start) | " + " | ".join(
         f"{int(np.mean([arms[a]['seeds'][s].get('tokens', 0) for s in seeds])):,}" for a in names)
